@@ -1,0 +1,129 @@
+"""Checks of the book's structure: table of contents, notebooks, exercises, errata."""
+
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+ERRATA_IDS = re.findall(r"^\| (E\d\d) \|", (ROOT.parent / "shared" / "design" /
+                                            "SEED-ERRATA.md").read_text(), re.M) \
+    if (ROOT.parent / "shared" / "design" / "SEED-ERRATA.md").exists() else []
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part["chapters"]:
+            files.append(chapter["file"])
+            files.extend(section["file"] for section in chapter.get("sections", []))
+    return files
+
+
+def _resolve(entry):
+    matches = [ROOT / (entry + suffix) for suffix in (".md", ".ipynb")
+               if (ROOT / (entry + suffix)).exists()]
+    return matches
+
+
+NOTEBOOKS = sorted(p for p in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def _cells(path):
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _source(cell):
+    source = cell["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+def test_every_toc_entry_exists_once():
+    entries = _toc_files()
+    assert len(entries) == len(set(entries))
+    for entry in entries:
+        assert len(_resolve(entry)) == 1, f"{entry} must exist as exactly one .md or .ipynb"
+
+
+def test_every_page_under_book_is_in_the_toc():
+    in_toc = {str(path.relative_to(ROOT)) for entry in _toc_files() for path in _resolve(entry)}
+    pages = {str(p.relative_to(ROOT)) for p in BOOK.rglob("*")
+             if p.suffix in (".md", ".ipynb") and ".ipynb_checkpoints" not in p.parts}
+    assert pages - in_toc == set()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs(notebook):
+    for cell in _cells(notebook):
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [], f"{notebook.name} has outputs"
+            assert cell.get("execution_count") is None
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_uses_the_python3_kernel(notebook):
+    metadata = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]
+    assert metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_starts_with_the_device_report(notebook):
+    first_code = next(_source(c) for c in _cells(notebook) if c["cell_type"] == "code")
+    assert "import course_lib" in first_code and "device_report()" in first_code
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_does_not_change_the_matplotlib_backend(notebook):
+    for cell in _cells(notebook):
+        source = _source(cell)
+        assert "%matplotlib" not in source and "matplotlib.use(" not in source
+
+
+def _markdown_sources():
+    for notebook in NOTEBOOKS:
+        for cell in _cells(notebook):
+            if cell["cell_type"] == "markdown":
+                yield notebook, _source(cell)
+    for page in BOOK.rglob("*.md"):
+        yield page, page.read_text(encoding="utf-8")
+
+
+def test_exercise_labels_are_unique_and_solutions_are_gated():
+    exercise_labels, solution_targets = [], []
+    for page, text in _markdown_sources():
+        exercise_labels += re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
+        solution_targets += re.findall(r"```\{solution-start\} (\S+)", text)
+    assert len(exercise_labels) == len(set(exercise_labels))
+    assert set(solution_targets) <= set(exercise_labels)
+    for notebook in NOTEBOOKS:
+        text = "\n".join(_source(c) for c in _cells(notebook) if c["cell_type"] == "markdown")
+        assert text.count("{solution-start}") == text.count("{solution-end}"), notebook.name
+
+
+def test_every_chapter_has_at_least_one_exercise():
+    for notebook in NOTEBOOKS:
+        text = "\n".join(_source(c) for c in _cells(notebook) if c["cell_type"] == "markdown")
+        assert "{exercise}" in text, f"{notebook.name} has no exercise"
+
+
+def test_hidden_checks_use_the_remove_cell_tag():
+    for notebook in NOTEBOOKS:
+        tagged = [c for c in _cells(notebook)
+                  if "remove-cell" in c.get("metadata", {}).get("tags", [])]
+        assert all(c["cell_type"] == "code" and "assert" in _source(c) for c in tagged), \
+            notebook.name
+
+
+@pytest.mark.skipif(not ERRATA_IDS, reason="shared/design/SEED-ERRATA.md is not beside the repo")
+def test_every_errata_id_is_explained_and_pinned_by_a_test():
+    errata_page = (BOOK / "appendix" / "errata.md").read_text(encoding="utf-8")
+    test_names = "\n".join(p.read_text(encoding="utf-8")
+                           for p in (ROOT / "tests").glob("test_*.py"))
+    for errata_id in ERRATA_IDS:
+        assert errata_id in errata_page, f"{errata_id} is missing from the errata appendix"
+        assert re.search(rf"def test_{errata_id.lower()}_", test_names), \
+            f"no test named test_{errata_id.lower()}_..."
