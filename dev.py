@@ -44,7 +44,7 @@ def check(*command):
 
 def ensure_environment():
     """Create .venv and install the package when missing or out of date."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036  (dev.py runs on the system Python)
         sys.exit(f"Python 3.10 or newer is needed; this is {sys.version.split()[0]}")
     if not venv_python().exists():
         print(f"Creating the virtual environment {VENV} ...", flush=True)
@@ -58,7 +58,7 @@ def ensure_environment():
 
 
 def run_tests(pytest_args):
-    """Unit tests (tests/conftest.py blocks the network), then every notebook under book/ with nbval."""
+    """Unit tests (tests/conftest.py blocks the network), then every notebook (nbval)."""
     python = venv_python()
     unit = run(python, "-m", "pytest", "tests", "-n", "2", *pytest_args)
     if unit == PYTEST_NO_TESTS:

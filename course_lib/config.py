@@ -50,6 +50,12 @@ BUDGETS = {
         "cyclegan_epochs": 6,
         "generative_batch_size": 64,
         "classifier_epochs": 3,
+        # concepts and outlook chapters
+        "concepts_generator_steps": 1_500,
+        "concepts_augment_repeats": 2,
+        "concepts_augment_epochs": 6,
+        "outlook_diffusion_steps": 3_000,
+        "outlook_autoregressive_steps": 800,
     },
     "full": {
         "mnist_source": "keras",
@@ -65,6 +71,11 @@ BUDGETS = {
         "cyclegan_epochs": 40,
         "generative_batch_size": 128,
         "classifier_epochs": 8,
+        "concepts_generator_steps": 3_000,
+        "concepts_augment_repeats": 5,
+        "concepts_augment_epochs": 6,
+        "outlook_diffusion_steps": 10_000,
+        "outlook_autoregressive_steps": 2_000,
     },
 }
 
@@ -168,7 +179,7 @@ def setup_devices(*, jit_compile=None, mixed_precision=None):
         "COURSE_MIXED_PRECISION", mixed_precision, _supports_mixed_precision(gpus)
     )
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
-    devices = tuple(d.name.replace("/physical_device:", "") for d in tf.config.list_logical_devices())
+    devices = tuple(device.name for device in tf.config.list_logical_devices())
     _settings = DeviceSettings(devices, len(gpus), use_jit, use_mixed)
     return _settings
 

@@ -9,9 +9,11 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-ERRATA_IDS = re.findall(r"^\| (E\d\d) \|", (ROOT.parent / "shared" / "design" /
-                                            "SEED-ERRATA.md").read_text(), re.M) \
-    if (ROOT.parent / "shared" / "design" / "SEED-ERRATA.md").exists() else []
+SHARED = ROOT.parent / "shared"  # the design documents and source articles, beside the repo
+ERRATA_FILE = SHARED / "design" / "SEED-ERRATA.md"
+ERRATA_IDS = (re.findall(r"^\| (E\d\d) \|", ERRATA_FILE.read_text(encoding="utf-8"), re.M)
+              if ERRATA_FILE.exists() else [])
+SEEDS = sorted((SHARED / "seeds").glob("*.txt")) if (SHARED / "seeds").exists() else []
 
 
 def _toc_files():
@@ -94,7 +96,7 @@ def _markdown_sources():
 
 def test_exercise_labels_are_unique_and_solutions_are_gated():
     exercise_labels, solution_targets = [], []
-    for page, text in _markdown_sources():
+    for _, text in _markdown_sources():
         exercise_labels += re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
         solution_targets += re.findall(r"```\{solution-start\} (\S+)", text)
     assert len(exercise_labels) == len(set(exercise_labels))
@@ -127,3 +129,18 @@ def test_every_errata_id_is_explained_and_pinned_by_a_test():
         assert errata_id in errata_page, f"{errata_id} is missing from the errata appendix"
         assert re.search(rf"def test_{errata_id.lower()}_", test_names), \
             f"no test named test_{errata_id.lower()}_..."
+
+
+@pytest.mark.skipif(not SEEDS, reason="shared/seeds is not beside the repo")
+def test_no_text_is_copied_from_the_source_articles():
+    """No run of 18 Chinese characters of the articles appears in the project's files."""
+    runs = set()
+    for seed in SEEDS:
+        for match in re.finditer(r"[\u4e00-\u9fff，、（）]{18,}", seed.read_text(encoding="utf-8")):
+            runs.add(match.group(0)[:18])
+    project_files = [p for p in ROOT.rglob("*")
+                     if p.suffix in (".md", ".ipynb", ".py", ".yml", ".txt", ".rst")
+                     and not {".venv", "_build", ".git"} & set(p.relative_to(ROOT).parts)]
+    copied = {str(p.relative_to(ROOT)): [r for r in runs if r in p.read_text(encoding="utf-8")]
+              for p in project_files}
+    assert {name: found for name, found in copied.items() if found} == {}

@@ -64,7 +64,7 @@ def test_set_seed_repeats_python_numpy_and_tensorflow():
     second = _draws()
     config.set_seed(124)
     third = _draws()
-    for a, b, c in zip(first, second, third):
+    for a, b, c in zip(first, second, third, strict=True):
         np.testing.assert_array_equal(a, b)
         assert not np.array_equal(a, c)
 

@@ -33,8 +33,8 @@ def test_bundled_mnist_is_the_official_test_split(bundled):
 
 
 def test_split_is_reproducible_and_stratified(bundled):
-    (x_train, y_train), (x_test, y_test) = bundled
-    (x_train2, y_train2), (x_test2, y_test2) = datasets.load_mnist("bundled")
+    (x_train, y_train), (_, y_test) = bundled
+    (x_train2, _), (_, y_test2) = datasets.load_mnist("bundled")
     np.testing.assert_array_equal(x_train, x_train2)
     np.testing.assert_array_equal(y_test, y_test2)
     train_share = np.bincount(y_train, minlength=10) / len(y_train)

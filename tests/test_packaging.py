@@ -1,8 +1,10 @@
 import pathlib
 import re
-import tomllib
 
+import pytest
 import yaml
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
