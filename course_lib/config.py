@@ -120,7 +120,6 @@ def set_seed(seed=0):
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    return seed
 
 
 @dataclasses.dataclass(frozen=True)
