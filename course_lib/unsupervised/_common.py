@@ -1,0 +1,191 @@
+"""Pieces shared by the unsupervised and semi-supervised estimators.
+
+- :func:`check_params`: a small validator for constructor parameters (run in ``fit``);
+- :func:`squared_distances`: squared Euclidean distances by one matrix product;
+- :func:`nearest_neighbors`: the k nearest reference rows of each query row, in blocks;
+- :func:`iter_batches`: the batches of an array or of a ``tf.data.Dataset``, as float tensors.
+"""
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+# Largest number of entries of one (rows x columns) block of distances held at once
+# (2**22 float64 entries are 32 MiB).
+MAX_BLOCK_ENTRIES = 2**22
+
+
+# ------------------------------------------------------------------------------------------
+# Parameter validation
+# ------------------------------------------------------------------------------------------
+
+def check_params(estimator, rules):
+    """Check constructor parameters against ``rules`` and raise a clear error.
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator whose attributes are checked.
+    rules : dict
+        Maps a parameter name to a list of allowed forms. A form is a tuple of values
+        (``("rbf", "knn")``), or ``(type, low, high, closed)`` with ``type`` one of
+        ``numbers.Integral`` / ``numbers.Real``, bounds that may be ``None`` and ``closed``
+        one of ``"both"``, ``"left"``, ``"right"``, ``"neither"``, or the string
+        ``"array-like"`` or ``None`` (the value ``None`` itself).
+    """
+    for name, forms in rules.items():
+        value = getattr(estimator, name)
+        if not any(_matches(value, form) for form in forms):
+            raise ValueError(
+                f"The '{name}' parameter of {type(estimator).__name__} must be "
+                f"{' or '.join(_describe(form) for form in forms)}. Got {value!r} instead."
+            )
+
+
+def _matches(value, form):
+    if form is None:
+        return value is None
+    if form == "array-like":
+        return isinstance(value, (np.ndarray, list, tuple)) or hasattr(value, "__array__")
+    if isinstance(form, tuple) and form and isinstance(form[0], type):
+        kind, low, high, closed = form
+        if isinstance(value, bool) or not isinstance(value, kind):
+            return False
+        if kind is numbers.Real and not np.isfinite(value):
+            return False
+        if low is not None and (value < low or (value == low and closed in ("right", "neither"))):
+            return False
+        if high is None:
+            return True
+        return not (value > high or (value == high and closed in ("left", "neither")))
+    return isinstance(value, str) and value in form
+
+
+def _describe(form):
+    if form is None:
+        return "None"
+    if form == "array-like":
+        return "an array-like"
+    if isinstance(form, tuple) and form and isinstance(form[0], type):
+        kind, low, high, closed = form
+        left = "[" if closed in ("both", "left") else "("
+        right = "]" if closed in ("both", "right") else ")"
+        kind_name = "an int" if kind is numbers.Integral else "a float"
+        low_text = "-inf" if low is None else low
+        high_text = "inf" if high is None else high
+        return f"{kind_name} in the range {left}{low_text}, {high_text}{right}"
+    return "one of " + ", ".join(repr(option) for option in form)
+
+
+# ------------------------------------------------------------------------------------------
+# Distances
+# ------------------------------------------------------------------------------------------
+
+def squared_distances(queries, references, references_sq=None):
+    """Squared Euclidean distances, shape (n_queries, n_references), by one matmul.
+
+    Uses ||q - r||^2 = ||q||^2 - 2 q.r + ||r||^2, clipped at 0 against rounding.
+    """
+    if references_sq is None:
+        references_sq = tf.reduce_sum(tf.square(references), axis=1)
+    queries_sq = tf.reduce_sum(tf.square(queries), axis=1)
+    cross = tf.matmul(queries, references, transpose_b=True)
+    return tf.maximum(queries_sq[:, None] - 2.0 * cross + references_sq[None, :], 0.0)
+
+
+def block_rows(n_rows, n_columns, max_entries=MAX_BLOCK_ENTRIES):
+    """Rows per block so that a (rows x n_columns) block holds at most ``max_entries``."""
+    return int(max(1, min(n_rows, max_entries // max(1, n_columns))))
+
+
+@tf.function(reduce_retracing=True)
+def _nearest_neighbors_tf(queries, references, n_neighbors, rows_per_block):
+    references_sq = tf.reduce_sum(tf.square(references), axis=1)
+    n_queries = tf.shape(queries)[0]
+    n_blocks = (n_queries + rows_per_block - 1) // rows_per_block
+    found = tf.TensorArray(tf.int32, size=n_blocks, infer_shape=False)
+    for block in tf.range(n_blocks):
+        start = block * rows_per_block
+        rows = queries[start:start + rows_per_block]
+        distances = squared_distances(rows, references, references_sq)
+        # top_k keeps the first index among equal values, so ties go to the lower index.
+        _, indices = tf.math.top_k(-distances, k=n_neighbors, sorted=True)
+        found = found.write(block, indices)
+    return found.concat()
+
+
+def nearest_neighbors(queries, references, n_neighbors):
+    """Indices of the ``n_neighbors`` nearest reference rows of each query row.
+
+    Parameters
+    ----------
+    queries : ndarray of shape (n_queries, n_features)
+    references : ndarray of shape (n_references, n_features)
+    n_neighbors : int
+        At most ``n_references``.
+
+    Returns
+    -------
+    ndarray of int32, shape (n_queries, n_neighbors)
+        Nearest first. Distances are computed in blocks of at most
+        :data:`MAX_BLOCK_ENTRIES` entries.
+    """
+    rows = block_rows(len(queries), len(references))
+    return _nearest_neighbors_tf(
+        tf.convert_to_tensor(queries), tf.convert_to_tensor(references),
+        tf.constant(int(n_neighbors)), tf.constant(rows),
+    ).numpy()
+
+
+# ------------------------------------------------------------------------------------------
+# Batches from arrays or tf.data
+# ------------------------------------------------------------------------------------------
+
+def is_dataset(data):
+    """Whether ``data`` is a ``tf.data.Dataset``."""
+    return isinstance(data, tf.data.Dataset)
+
+
+def dataset_n_features(dataset):
+    """Number of features of the samples of ``dataset`` (the first component of a tuple)."""
+    spec = dataset.element_spec
+    if isinstance(spec, (tuple, list)):
+        spec = spec[0]
+    if not isinstance(spec, tf.TensorSpec) or spec.shape.rank not in (1, 2):
+        raise ValueError(
+            "A tf.data.Dataset must yield samples of shape (n_features,) or batches of shape "
+            f"(batch, n_features), or tuples whose first item is one; got {spec}."
+        )
+    n_features = spec.shape[-1]
+    if n_features is None:
+        raise ValueError("The number of features of the dataset's samples must be known.")
+    return int(n_features)
+
+
+def iter_batches(data, batch_size, dtype):
+    """Yield float tensors of shape (batch, n_features) from an array or a dataset.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n_samples, n_features) or tf.data.Dataset
+        A dataset may yield single samples (they are batched by ``batch_size``), batches,
+        or tuples ``(x, ...)`` whose first item is used.
+    batch_size : int
+    dtype : tf.DType
+    """
+    if is_dataset(data):
+        spec = data.element_spec
+        if isinstance(spec, (tuple, list)):
+            data = data.map(lambda *items: items[0])
+            spec = spec[0]
+        if spec.shape.rank == 1:
+            data = data.batch(batch_size)
+        for batch in data:
+            batch = tf.cast(batch, dtype)
+            if not bool(tf.reduce_all(tf.math.is_finite(batch))):
+                raise ValueError("Input batch contains NaN or infinity.")
+            yield batch
+        return
+    for start in range(0, len(data), batch_size):
+        yield tf.convert_to_tensor(data[start:start + batch_size], dtype=dtype)

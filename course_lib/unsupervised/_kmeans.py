@@ -1,0 +1,472 @@
+"""k-means clustering: k-means++ seeding and Lloyd's algorithm in TensorFlow.
+
+The objective is the inertia, the sum of squared Euclidean distances from each sample to its
+nearest centre (Lloyd 1982); k-means++ (Arthur & Vassilvitskii 2007) seeds the centres. Three
+ways to fit:
+
+- ``fit(X)`` with an array: the whole Lloyd loop runs in one ``tf.function`` (no Python per
+  iteration); distances come in blocks of rows so memory stays bounded for large inputs;
+- ``fit(dataset)`` with a ``tf.data.Dataset``: exact Lloyd iterations, each one pass over the
+  dataset, holding one batch at a time (for data that does not fit in memory);
+- ``partial_fit(batch)``: mini-batch updates, each centre the running mean of the samples
+  assigned to it (Sculley 2010).
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import tensorflow as tf
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from course_lib.unsupervised._common import (
+    block_rows,
+    check_params,
+    dataset_n_features,
+    is_dataset,
+    iter_batches,
+    squared_distances,
+)
+
+_DEFAULT_STREAM_BATCH = 1024
+
+
+# ------------------------------------------------------------------------------------------
+# TensorFlow kernels (module level, so fits of any estimator share their traces)
+# ------------------------------------------------------------------------------------------
+
+def _assign(rows, centers, centers_sq):
+    """Nearest centre of each row and ``min_c ||c||^2 - 2 x.c`` (= distance^2 - ||x||^2)."""
+    scores = centers_sq[None, :] - 2.0 * tf.matmul(rows, centers, transpose_b=True)
+    return tf.argmin(scores, axis=1, output_type=tf.int32), tf.reduce_min(scores, axis=1)
+
+
+def _cluster_sums(X, centers, rows_per_block):
+    """Per-cluster sums of the samples, shape (k, d), and counts, shape (k,), by blocks."""
+    n_clusters = tf.shape(centers)[0]
+    centers_sq = tf.reduce_sum(tf.square(centers), axis=1)
+    n_blocks = (tf.shape(X)[0] + rows_per_block - 1) // rows_per_block
+
+    def body(block, sums, counts):
+        rows = X[block * rows_per_block:(block + 1) * rows_per_block]
+        labels, _ = _assign(rows, centers, centers_sq)
+        # A one-hot matrix product sums the rows per cluster faster on CPU than a segment sum.
+        one_hot = tf.one_hot(labels, n_clusters, dtype=X.dtype)
+        sums += tf.matmul(one_hot, rows, transpose_a=True)
+        counts += tf.reduce_sum(one_hot, axis=0)
+        return block + 1, sums, counts
+
+    _, sums, counts = tf.while_loop(
+        lambda block, *_: block < n_blocks, body,
+        (tf.constant(0), tf.zeros_like(centers), tf.zeros([n_clusters], X.dtype)),
+    )
+    return sums, counts
+
+
+def _means_or_previous(sums, counts, centers):
+    """New centres: the mean of each cluster; an empty cluster keeps its previous centre."""
+    safe_counts = tf.maximum(counts, 1.0)[:, None]
+    return tf.where(counts[:, None] > 0, sums / safe_counts, centers)
+
+
+@tf.function(reduce_retracing=True)
+def _lloyd(X, centers, max_iter, tol, rows_per_block):
+    """Lloyd iterations until the total squared centre shift is <= tol or max_iter."""
+
+    def body(iteration, centers, shift):
+        sums, counts = _cluster_sums(X, centers, rows_per_block)
+        new_centers = _means_or_previous(sums, counts, centers)
+        return iteration + 1, new_centers, tf.reduce_sum(tf.square(new_centers - centers))
+
+    infinite = tf.constant(np.inf, X.dtype)
+    n_iter, centers, _ = tf.while_loop(
+        lambda iteration, centers, shift: (iteration < max_iter) & (shift > tol), body,
+        (tf.constant(0), centers, infinite),
+    )
+    return centers, n_iter
+
+
+@tf.function(reduce_retracing=True)
+def _lloyd_step(X, centers, rows_per_block):
+    """Per-cluster sums and counts of one batch (one block pass of a streamed iteration)."""
+    return _cluster_sums(X, centers, rows_per_block)
+
+
+@tf.function(reduce_retracing=True)
+def _labels_inertia(X, centers, rows_per_block):
+    """Labels, shape (n,), and inertia (float64 scalar) of X for fixed centres."""
+    centers_sq = tf.reduce_sum(tf.square(centers), axis=1)
+    n_blocks = (tf.shape(X)[0] + rows_per_block - 1) // rows_per_block
+
+    def body(block, labels, inertia):
+        rows = X[block * rows_per_block:(block + 1) * rows_per_block]
+        block_labels, scores = _assign(rows, centers, centers_sq)
+        distances = tf.maximum(tf.reduce_sum(tf.square(rows), axis=1) + scores, 0.0)
+        inertia += tf.reduce_sum(tf.cast(distances, tf.float64))
+        return block + 1, labels.write(block, block_labels), inertia
+
+    _, labels, inertia = tf.while_loop(
+        lambda block, *_: block < n_blocks, body,
+        (tf.constant(0), tf.TensorArray(tf.int32, size=n_blocks, infer_shape=False),
+         tf.constant(0.0, tf.float64)),
+    )
+    return labels.concat(), inertia
+
+
+@tf.function(reduce_retracing=True)
+def _kmeans_plusplus(X, n_clusters, n_local_trials, seed):
+    """k-means++ seeding: each new centre is the best of ``n_local_trials`` candidates drawn
+    with probability proportional to the squared distance to the nearest chosen centre."""
+    n_samples = tf.shape(X)[0]
+    x_sq = tf.reduce_sum(tf.square(X), axis=1)
+    first = tf.random.stateless_uniform([], seed, 0, n_samples, dtype=tf.int32)
+    centers = tf.tensor_scatter_nd_update(
+        tf.zeros([n_clusters, tf.shape(X)[1]], X.dtype), [[0]], X[first][None, :])
+    closest = tf.cast(squared_distances(X, X[first][None, :], x_sq[first][None])[:, 0], tf.float64)
+
+    def body(index, centers, closest):
+        # Cumulative sums in float64 so that sampling stays exact on large inputs.
+        cumulative = tf.cumsum(closest)
+        draws = tf.random.stateless_uniform(
+            [n_local_trials], seed + tf.stack([index, 0]), dtype=tf.float64) * cumulative[-1]
+        candidates = tf.minimum(tf.searchsorted(cumulative, draws), n_samples - 1)
+        candidate_rows = tf.gather(X, candidates)
+        to_candidates = tf.cast(
+            squared_distances(candidate_rows, X, x_sq), tf.float64)  # (trials, n_samples)
+        new_closest = tf.minimum(closest[None, :], to_candidates)
+        best = tf.argmin(tf.reduce_sum(new_closest, axis=1), output_type=tf.int32)
+        centers = tf.tensor_scatter_nd_update(centers, [[index]], candidate_rows[best][None, :])
+        return index + 1, centers, new_closest[best]
+
+    _, centers, _ = tf.while_loop(
+        lambda index, *_: index < n_clusters, body, (tf.constant(1), centers, closest))
+    return centers
+
+
+@tf.function(reduce_retracing=True)
+def _minibatch_update(X, centers, counts, rows_per_block):
+    """One mini-batch step: each centre becomes the mean of all samples it has received."""
+    sums, batch_counts = _cluster_sums(X, centers, rows_per_block)
+    new_counts = counts + tf.cast(batch_counts, tf.float64)
+    weights = tf.cast(counts / tf.maximum(new_counts, 1.0), X.dtype)[:, None]
+    merged = centers * weights + sums / tf.cast(tf.maximum(new_counts, 1.0), X.dtype)[:, None]
+    return tf.where(batch_counts[:, None] > 0, merged, centers), new_counts
+
+
+# ------------------------------------------------------------------------------------------
+# Estimator
+# ------------------------------------------------------------------------------------------
+
+class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """k-means clustering computed in TensorFlow.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters k.
+    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features), \
+default="k-means++"
+        Seeding: k-means++, k distinct random samples, or given centres.
+    n_init : "auto" or int, default="auto"
+        Number of seedings; the run with the lowest inertia is kept. ``"auto"`` means 1 for
+        k-means++ and for given centres, 10 for ``"random"``.
+    max_iter : int, default=300
+        Maximum number of Lloyd iterations (passes over the data) per run.
+    tol : float, default=1e-4
+        Stop when the summed squared shift of the centres is at most
+        ``tol * mean(feature variances)``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation.
+    batch_size : int or None, default=None
+        Rows per block of the distance computation; ``None`` picks blocks of at most 2**22
+        distances. A ``tf.data.Dataset`` of single samples is batched by it (1024 if None).
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample (not set when fitting a ``tf.data.Dataset``).
+    inertia_ : float
+        Sum of squared distances of the samples to their nearest centre.
+    n_iter_ : int
+        Lloyd iterations of the kept run.
+    n_steps_ : int
+        Mini-batch updates made by :meth:`partial_fit` so far.
+    n_features_in_ : int
+
+    References
+    ----------
+    S. P. Lloyd. Least squares quantization in PCM. IEEE Trans. Inf. Theory, 1982.
+    D. Arthur and S. Vassilvitskii. k-means++: the advantages of careful seeding. SODA, 2007.
+    D. Sculley. Web-scale k-means clustering. WWW, 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    >>> km = KMeans(n_clusters=2, random_state=0).fit(X)
+    >>> sorted(km.cluster_centers_[:, 0].round(2).tolist())
+    [0.05, 5.05]
+    """
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
+                 tol=1e-4, random_state=None, batch_size=None):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.batch_size = batch_size
+
+    # -- validation --------------------------------------------------------------------
+
+    def _validate_params(self):
+        check_params(self, {
+            "n_clusters": [(numbers.Integral, 1, None, "left")],
+            "init": [("k-means++", "random"), "array-like"],
+            "n_init": [("auto",), (numbers.Integral, 1, None, "left")],
+            "max_iter": [(numbers.Integral, 1, None, "left")],
+            "tol": [(numbers.Real, 0, None, "left")],
+            "batch_size": [None, (numbers.Integral, 1, None, "left")],
+        })
+
+    def _n_runs(self):
+        if not isinstance(self.init, str):
+            if self.n_init not in ("auto", 1):
+                warnings.warn(f"Explicit initial centres given: running 1 initialisation "
+                              f"instead of n_init={self.n_init}.", RuntimeWarning, stacklevel=3)
+            return 1
+        if self.n_init == "auto":
+            return 1 if self.init == "k-means++" else 10
+        return self.n_init
+
+    def _check_n_samples(self, n_samples):
+        if n_samples < self.n_clusters:
+            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+
+    def _block_rows(self, n_samples):
+        if self.batch_size is not None:
+            return int(min(self.batch_size, max(n_samples, 1)))
+        return block_rows(n_samples, self.n_clusters)
+
+    def _initial_centers(self, X, random_state, offset):
+        """Initial centres for the samples X (a tensor of shape (n, d)) shifted by -offset."""
+        if not isinstance(self.init, str):
+            centers = np.asarray(self.init, dtype=X.dtype.as_numpy_dtype)
+            if centers.shape != (self.n_clusters, X.shape[1]):
+                raise ValueError(
+                    f"init has shape {centers.shape}; expected (n_clusters, n_features) = "
+                    f"({self.n_clusters}, {X.shape[1]}).")
+            if not np.all(np.isfinite(centers)):
+                raise ValueError("init contains NaN or infinity.")
+            return tf.constant(centers) - offset
+        if self.init == "random":
+            chosen = random_state.permutation(X.shape[0])[:self.n_clusters]
+            return tf.gather(X, chosen)
+        seed = tf.constant(random_state.randint(np.iinfo(np.int32).max, size=2), tf.int32)
+        n_local_trials = 2 + int(np.log(self.n_clusters))
+        return _kmeans_plusplus(X, tf.constant(self.n_clusters), tf.constant(n_local_trials),
+                                seed)
+
+    # -- fitting -----------------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Compute the clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or tf.data.Dataset
+            Training samples, or a dataset streaming them (see :meth:`_fit_dataset`).
+        y : ignored
+
+        Returns
+        -------
+        self : KMeans
+        """
+        self._validate_params()
+        if is_dataset(X):
+            return self._fit_dataset(X)
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        self._check_n_samples(X.shape[0])
+        random_state = check_random_state(self.random_state)
+        # Centre the data so the matmul distance identity keeps its precision in float32.
+        self._offset = tf.constant(X.mean(axis=0, dtype=np.float64).astype(X.dtype))
+        shifted = tf.convert_to_tensor(X) - self._offset
+        tol = tf.constant(self.tol * float(np.mean(np.var(X, axis=0))), shifted.dtype)
+        rows = tf.constant(self._block_rows(X.shape[0]))
+
+        best = None
+        for _ in range(self._n_runs()):
+            centers = self._initial_centers(shifted, random_state, self._offset)
+            centers, n_iter = _lloyd(shifted, centers, tf.constant(self.max_iter), tol, rows)
+            labels, inertia = _labels_inertia(shifted, centers, rows)
+            if best is None or float(inertia) < best[2]:
+                best = (centers, labels, float(inertia), int(n_iter))
+        centers, labels, self.inertia_, self.n_iter_ = best
+        self.cluster_centers_ = (centers + self._offset).numpy()
+        self.labels_ = labels.numpy()
+        self._counts = np.bincount(self.labels_, minlength=self.n_clusters).astype(np.float64)
+        self._warn_if_clusters_lost(np.count_nonzero(self._counts))
+        del self._offset
+        return self
+
+    def _fit_dataset(self, dataset):
+        """Exact Lloyd iterations over a ``tf.data.Dataset``, one pass per iteration.
+
+        Only one batch is held at a time. Seeding and the tolerance's variance scale use the
+        first batch, which must hold at least ``n_clusters`` samples. ``labels_`` is not set:
+        call :meth:`predict` batch by batch.
+        """
+        self.n_features_in_ = dataset_n_features(dataset)
+        dtype = self._dataset_dtype(dataset)
+        batch_size = self.batch_size or _DEFAULT_STREAM_BATCH
+        first = next(iter_batches(dataset, batch_size, dtype), None)
+        if first is None:
+            raise ValueError("The dataset is empty.")
+        self._check_n_samples(int(first.shape[0]))
+        random_state = check_random_state(self.random_state)
+        self._offset = tf.reduce_mean(first, axis=0)
+        shifted_first = first - self._offset
+        tol = self.tol * float(tf.reduce_mean(tf.math.reduce_variance(first, axis=0)))
+
+        best = None
+        for _ in range(self._n_runs()):
+            centers = self._initial_centers(shifted_first, random_state, self._offset)
+            n_iter, shift = 0, np.inf
+            while n_iter < self.max_iter and shift > tol:
+                sums, counts = self._stream_sums(dataset, batch_size, dtype, centers)
+                new_centers = _means_or_previous(sums, counts, centers)
+                shift = float(tf.reduce_sum(tf.square(new_centers - centers)))
+                centers, n_iter = new_centers, n_iter + 1
+            counts, inertia = self._stream_counts_inertia(dataset, batch_size, dtype, centers)
+            if best is None or inertia < best[2]:
+                best = (centers, counts, inertia, n_iter)
+        centers, self._counts, self.inertia_, self.n_iter_ = best
+        self.cluster_centers_ = (centers + self._offset).numpy()
+        if hasattr(self, "labels_"):
+            del self.labels_
+        self._warn_if_clusters_lost(np.count_nonzero(self._counts))
+        del self._offset
+        return self
+
+    def _stream_sums(self, dataset, batch_size, dtype, centers):
+        sums, counts = tf.zeros_like(centers), tf.zeros([self.n_clusters], dtype)
+        for batch in iter_batches(dataset, batch_size, dtype):
+            rows = tf.constant(self._block_rows(int(batch.shape[0])))
+            batch_sums, batch_counts = _lloyd_step(batch - self._offset, centers, rows)
+            sums, counts = sums + batch_sums, counts + batch_counts
+        return sums, counts
+
+    def _stream_counts_inertia(self, dataset, batch_size, dtype, centers):
+        counts, inertia = np.zeros(self.n_clusters), 0.0
+        for batch in iter_batches(dataset, batch_size, dtype):
+            rows = tf.constant(self._block_rows(int(batch.shape[0])))
+            labels, batch_inertia = _labels_inertia(batch - self._offset, centers, rows)
+            counts += np.bincount(labels.numpy(), minlength=self.n_clusters)
+            inertia += float(batch_inertia)
+        return counts, inertia
+
+    @staticmethod
+    def _dataset_dtype(dataset):
+        spec = dataset.element_spec
+        spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+        return tf.float64 if spec.dtype == tf.float64 else tf.float32
+
+    def _warn_if_clusters_lost(self, n_distinct):
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning, stacklevel=3)
+
+    def partial_fit(self, X, y=None):
+        """Update the centres with one mini-batch (or every batch of a dataset).
+
+        The first call seeds the centres from its (first) batch. Each centre then moves to
+        the mean of all samples ever assigned to it (per-centre learning rate 1/count).
+        After an array batch, ``labels_`` and ``inertia_`` describe that batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or tf.data.Dataset
+        y : ignored
+
+        Returns
+        -------
+        self : KMeans
+        """
+        first_call = not hasattr(self, "cluster_centers_")
+        if first_call:
+            self._validate_params()
+        if is_dataset(X):
+            n_features = dataset_n_features(X)
+            if not first_call and n_features != self.n_features_in_:
+                raise ValueError(f"X has {n_features} features, but KMeans is expecting "
+                                 f"{self.n_features_in_} features as input.")
+            self.n_features_in_ = n_features
+            batches = iter_batches(X, self.batch_size or _DEFAULT_STREAM_BATCH,
+                                   self._dataset_dtype(X) if first_call
+                                   else tf.as_dtype(self.cluster_centers_.dtype))
+            for batch in batches:
+                self._minibatch_step(batch)
+            if hasattr(self, "labels_"):
+                del self.labels_
+            return self
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first_call)
+        if not first_call:
+            X = X.astype(self.cluster_centers_.dtype, copy=False)
+        batch = tf.convert_to_tensor(X)
+        self._minibatch_step(batch)
+        labels, inertia = _labels_inertia(batch, tf.constant(self.cluster_centers_),
+                                          tf.constant(self._block_rows(X.shape[0])))
+        self.labels_, self.inertia_ = labels.numpy(), float(inertia)
+        return self
+
+    def _minibatch_step(self, batch):
+        if not hasattr(self, "cluster_centers_"):
+            self._check_n_samples(int(batch.shape[0]))
+            centers = self._initial_centers(batch, check_random_state(self.random_state),
+                                            tf.zeros([batch.shape[1]], batch.dtype))
+            self.cluster_centers_ = centers.numpy()
+            self._counts = np.zeros(self.n_clusters)
+            self.n_steps_ = 0
+        centers, counts = _minibatch_update(
+            batch, tf.constant(self.cluster_centers_), tf.constant(self._counts),
+            tf.constant(self._block_rows(int(batch.shape[0]))))
+        self.cluster_centers_, self._counts = centers.numpy(), counts.numpy()
+        self.n_steps_ = getattr(self, "n_steps_", 0) + 1
+
+    # -- using the fitted model --------------------------------------------------------
+
+    def _validated(self, X):
+        check_is_fitted(self, "cluster_centers_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return tf.convert_to_tensor(X.astype(self.cluster_centers_.dtype, copy=False))
+
+    def predict(self, X):
+        """Index of the nearest centre of each sample, shape (n_samples,)."""
+        X = self._validated(X)
+        labels, _ = _labels_inertia(X, tf.constant(self.cluster_centers_),
+                                    tf.constant(self._block_rows(int(X.shape[0]))))
+        return labels.numpy()
+
+    def transform(self, X):
+        """Euclidean distances to every centre, shape (n_samples, n_clusters)."""
+        X = self._validated(X)
+        return tf.sqrt(squared_distances(X, tf.constant(self.cluster_centers_))).numpy()
+
+    def score(self, X, y=None):
+        """Opposite of the inertia of X under the fitted centres (higher is better)."""
+        X = self._validated(X)
+        _, inertia = _labels_inertia(X, tf.constant(self.cluster_centers_),
+                                     tf.constant(self._block_rows(int(X.shape[0]))))
+        return -float(inertia)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
