@@ -48,6 +48,8 @@ BUDGETS = {
         "vae_epochs": 12,
         "vae2d_epochs": 8,
         "cyclegan_epochs": 6,
+        "cyclegan_train_per_domain": 2_000,
+        "cyclegan_batch_size": 32,
         "generative_batch_size": 64,
         "classifier_epochs": 3,
         # concepts and outlook chapters
@@ -56,6 +58,7 @@ BUDGETS = {
         "concepts_augment_epochs": 6,
         "outlook_diffusion_steps": 3_000,
         "outlook_autoregressive_steps": 800,
+        "workflow_vae_epochs": 5,
     },
     "full": {
         "mnist_source": "keras",
@@ -69,6 +72,8 @@ BUDGETS = {
         "vae_epochs": 50,
         "vae2d_epochs": 30,
         "cyclegan_epochs": 40,
+        "cyclegan_train_per_domain": None,  # half of the training split per domain
+        "cyclegan_batch_size": 32,
         "generative_batch_size": 128,
         "classifier_epochs": 8,
         "concepts_generator_steps": 3_000,
@@ -76,6 +81,7 @@ BUDGETS = {
         "concepts_augment_epochs": 6,
         "outlook_diffusion_steps": 10_000,
         "outlook_autoregressive_steps": 2_000,
+        "workflow_vae_epochs": 30,
     },
 }
 
