@@ -1,0 +1,67 @@
+"""Generative models trained with ``model.fit``: DCGAN and VAE, their builders and pipelines.
+
+Every model implements ``sample_grid_images() -> (images, ncols)`` for :class:`SampleGrid`,
+saves to and loads from the ``.keras`` format, and trains under ``tf.distribute`` strategies.
+"""
+
+from course_lib.generative._callbacks import SampleGrid
+from course_lib.generative._cyclegan import (
+    CycleGAN,
+    ImagePool,
+    build_cyclegan,
+    build_patch_discriminator,
+    build_resnet_generator,
+    build_unet_generator,
+    cycle_consistency_loss,
+    identity_loss,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+    semantic_consistency_loss,
+)
+from course_lib.generative._data import binarize, image_dataset, scale_images
+from course_lib.generative._dcgan import (
+    DCGAN,
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    discriminator_loss,
+    generator_loss,
+    minimax_generator_loss,
+)
+from course_lib.generative._vae import (
+    VAE,
+    bernoulli_nll,
+    build_vae_decoder,
+    build_vae_encoder,
+    gaussian_kl,
+    reparameterize,
+)
+
+__all__ = [
+    "CycleGAN",
+    "ImagePool",
+    "build_cyclegan",
+    "build_patch_discriminator",
+    "build_resnet_generator",
+    "build_unet_generator",
+    "cycle_consistency_loss",
+    "identity_loss",
+    "lsgan_discriminator_loss",
+    "lsgan_generator_loss",
+    "semantic_consistency_loss",
+    "DCGAN",
+    "SampleGrid",
+    "VAE",
+    "bernoulli_nll",
+    "binarize",
+    "build_dcgan_discriminator",
+    "build_dcgan_generator",
+    "build_vae_decoder",
+    "build_vae_encoder",
+    "discriminator_loss",
+    "gaussian_kl",
+    "generator_loss",
+    "image_dataset",
+    "minimax_generator_loss",
+    "reparameterize",
+    "scale_images",
+]

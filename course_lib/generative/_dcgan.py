@@ -1,0 +1,214 @@
+"""DCGAN (Radford et al. 2015): convolutional generator and discriminator trained adversarially.
+
+The discriminator D outputs a logit; D(x) = sigmoid(logit) is the probability that x is real.
+Training alternates two steps on every batch of real images x and noise z ~ N(0, I):
+
+1. discriminator: minimise  -E[log D(x)] - E[log(1 - D(G(z)))]  (binary cross-entropy);
+2. generator: minimise the non-saturating loss  -E[log D(G(z))]  (Goodfellow et al. 2014),
+   whose gradient stays large while D easily rejects the samples, unlike the minimax
+   generator objective  E[log(1 - D(G(z)))].
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from course_lib import config
+from course_lib.generative import _steps
+
+GRID_ROWS, GRID_COLS = 5, 10
+
+
+# --- losses (logits in, per-batch means out) --------------------------------------------------
+
+def discriminator_loss(real_logits, fake_logits):
+    """Binary cross-entropy of D: -mean log sigmoid(real) - mean log(1 - sigmoid(fake))."""
+    real_logits = tf.cast(real_logits, tf.float32)
+    fake_logits = tf.cast(fake_logits, tf.float32)
+    # -log sigmoid(a) = softplus(-a) and -log(1 - sigmoid(a)) = softplus(a), stable for any a.
+    return (tf.reduce_mean(tf.nn.softplus(-real_logits))
+            + tf.reduce_mean(tf.nn.softplus(fake_logits)))
+
+
+def generator_loss(fake_logits):
+    """Non-saturating generator loss -mean log sigmoid(fake) = mean softplus(-fake)."""
+    return tf.reduce_mean(tf.nn.softplus(-tf.cast(fake_logits, tf.float32)))
+
+
+def minimax_generator_loss(fake_logits):
+    """The generator's term of the minimax game, mean log(1 - sigmoid(fake)) = -mean softplus(fake).
+
+    The generator minimises it; its gradient vanishes when D confidently rejects G(z), which is
+    why :func:`generator_loss` is used for training. Kept for comparison in the chapter.
+    """
+    return -tf.reduce_mean(tf.nn.softplus(tf.cast(fake_logits, tf.float32)))
+
+
+# --- networks ---------------------------------------------------------------------------------
+
+def _check_image_shape(image_shape):
+    image_shape = tuple(int(size) for size in image_shape)
+    if len(image_shape) != 3 or image_shape[0] % 4 or image_shape[1] % 4:
+        raise ValueError(f"image_shape must be (h, w, c) with h and w divisible by 4, "
+                         f"got {image_shape}")
+    return image_shape
+
+
+def build_dcgan_generator(latent_dim=64, image_shape=(28, 28, 1), *, filters=64):
+    """Generator z (n, latent_dim) -> images (n, h, w, c) in [-1, 1] (float32 tanh output).
+
+    Dense to (h/4, w/4, 2*filters), then two 4x4 stride-2 transposed convolutions; batch
+    normalisation and ReLU in between, as in DCGAN.
+    """
+    height, width, channels = _check_image_shape(image_shape)
+    inputs = keras.Input(shape=(int(latent_dim),), name="latent")
+    x = keras.layers.Dense(height // 4 * width // 4 * 2 * filters, use_bias=False)(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Reshape((height // 4, width // 4, 2 * filters))(x)
+    x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(x)
+    outputs = keras.layers.Activation("tanh", dtype="float32", name="image")(x)
+    return keras.Model(inputs, outputs, name="generator")
+
+
+def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=64):
+    """Discriminator images (n, h, w, c) in [-1, 1] -> real-vs-fake logits (n, 1), float32.
+
+    Two 4x4 stride-2 convolutions with LeakyReLU(0.2) (batch normalisation on the second),
+    then a linear unit; no sigmoid, the losses take logits.
+    """
+    image_shape = _check_image_shape(image_shape)
+    inputs = keras.Input(shape=image_shape, name="image")
+    x = keras.layers.Conv2D(filters, 4, strides=2, padding="same")(inputs)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Conv2D(2 * filters, 4, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(1, dtype="float32", name="logit")(x)
+    return keras.Model(inputs, outputs, name="discriminator")
+
+
+# --- model ------------------------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class DCGAN(_steps.GenerativeTraining, keras.Model):
+    """A generator and a discriminator trained by alternating steps in ``fit``.
+
+    Parameters
+    ----------
+    generator : keras.Model
+        (n, latent_dim) -> (n, h, w, c) images in [-1, 1].
+    discriminator : keras.Model
+        (n, h, w, c) -> (n, 1) logits.
+    seed : int, default=0
+        Seeds the training noise (with the step number) and the fixed grid noise.
+
+    Examples
+    --------
+    >>> gan = DCGAN(build_dcgan_generator(64), build_dcgan_discriminator())  # doctest: +SKIP
+    >>> gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    ...             g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))  # doctest: +SKIP
+    >>> gan.fit(image_dataset(x_train, batch_size=64), epochs=10)  # doctest: +SKIP
+    """
+
+    pixel_range = (-1.0, 1.0)
+    _optimizer_arguments = ("d_optimizer", "g_optimizer")
+
+    def __init__(self, generator, discriminator, *, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.seed = int(seed)
+        self.latent_dim = int(generator.input_shape[-1])
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.real_score_tracker = keras.metrics.Mean(name="d_real")
+        self.fake_score_tracker = keras.metrics.Mean(name="d_fake")
+        self._grid_noise = _steps.fixed_normal((GRID_ROWS * GRID_COLS, self.latent_dim), self.seed)
+        self.built = True  # both sub-networks are built functional models
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker,
+                self.real_score_tracker, self.fake_score_tracker]
+
+    def compile(self, d_optimizer, g_optimizer, *, jit_compile=None, **kwargs):
+        """Set one optimizer per network (built now, wrapped for mixed precision if needed).
+
+        ``jit_compile=None`` uses :func:`course_lib.config.jit_compile` (XLA on GPU only).
+        """
+        if jit_compile is None:
+            jit_compile = config.jit_compile()
+        super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
+        self.d_optimizer = _steps.prepare_optimizer(
+            d_optimizer, self.discriminator.trainable_variables, self.dtype_policy)
+        self.g_optimizer = _steps.prepare_optimizer(
+            g_optimizer, self.generator.trainable_variables, self.dtype_policy)
+        self._compile_settings = {"jit_compile": jit_compile, **kwargs}
+
+    def call(self, latent, training=False):
+        """Generate images (n, h, w, c) in [-1, 1] from latent vectors (n, latent_dim)."""
+        return self.generator(latent, training=training)
+
+    def train_step(self, data):
+        # 1. draw two noise batches of the actual batch size (the last batch may be smaller);
+        # 2. discriminator step on real and generated images;
+        # 3. generator step with the non-saturating loss through the updated discriminator.
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        batch_size = tf.shape(real)[0]
+        d_seed, g_seed = tf.unstack(_steps.step_seeds(self.seed, self.d_optimizer.iterations, 2))
+        d_noise = tf.random.stateless_normal((batch_size, self.latent_dim), d_seed)
+        g_noise = tf.random.stateless_normal((batch_size, self.latent_dim), g_seed)
+
+        with tf.GradientTape() as tape:
+            fake = self.generator(d_noise, training=True)
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = discriminator_loss(real_logits, fake_logits)
+        _steps.apply_gradients(self.d_optimizer, tape, d_loss,
+                               self.discriminator.trainable_variables)
+
+        with tf.GradientTape() as tape:
+            g_logits = self.discriminator(self.generator(g_noise, training=True), training=True)
+            g_loss = generator_loss(g_logits)
+        _steps.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        for tracker, logits in ((self.real_score_tracker, real_logits),
+                                (self.fake_score_tracker, fake_logits)):
+            tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(logits, tf.float32))))
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def generate(self, n, seed=0):
+        """Return ``n`` generated images as a float32 array (n, h, w, c) in [-1, 1]."""
+        if int(n) < 1:
+            raise ValueError(f"n must be a positive integer, got {n}")
+        return self.generate_from(_steps.fixed_normal((int(n), self.latent_dim), seed))
+
+    def sample_grid_images(self):
+        """Images (50, h, w, c) in [-1, 1] from fixed noise, and 10 columns, for ``SampleGrid``."""
+        return self.generate_from(self._grid_noise), GRID_COLS
+
+    def generate_from(self, latent):
+        """Images (n, h, w, c) in [-1, 1] from given latent vectors (n, latent_dim)."""
+        latent = np.asarray(latent, dtype=np.float32)
+        if latent.ndim != 2 or latent.shape[1] != self.latent_dim:
+            raise ValueError(f"latent must have shape (n, {self.latent_dim}), got {latent.shape}")
+        return _steps.predict_in_batches(lambda z: self.generator(z, training=False), latent)
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed,
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator)}
+
+    @classmethod
+    def from_config(cls, config_dict):
+        config_dict = dict(config_dict)
+        generator = keras.saving.deserialize_keras_object(config_dict.pop("generator"))
+        discriminator = keras.saving.deserialize_keras_object(config_dict.pop("discriminator"))
+        return cls(generator, discriminator, **config_dict)

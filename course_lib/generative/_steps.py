@@ -1,0 +1,99 @@
+"""Pieces every generative ``train_step`` needs: per-step noise seeds, loss scaling, optimizers.
+
+- Noise comes from stateless random ops seeded by ``(model seed, step, replica)``, so a run is
+  repeatable, an interrupted run resumes exactly (the step counter is optimizer state, restored
+  by ``BackupAndRestore``) and each replica of a ``MirroredStrategy`` draws different noise.
+- Gradients are summed over replicas, so a per-replica mean loss is divided by the number of
+  replicas before differentiation (:func:`replica_scaled`).
+- Under the ``mixed_float16`` policy each optimizer is wrapped in a ``LossScaleOptimizer``.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def step_seeds(base_seed, step, count):
+    """Return ``count`` stateless seeds, shape (count, 2) int32, for this step and replica."""
+    context = tf.distribute.get_replica_context()
+    replica = 0 if context is None else context.replica_id_in_sync_group
+    # Python ints plus a tensor: stays valid for any replica id and step count below 2**31.
+    key = tf.stack([tf.cast(base_seed, tf.int32) * 1_000_003 + tf.cast(replica, tf.int32),
+                    tf.cast(step, tf.int32)])
+    return tf.random.experimental.stateless_split(key, num=count)
+
+
+def replica_scaled(loss):
+    """Divide a per-replica mean loss by the number of replicas (gradients are summed)."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / tf.cast(replicas, loss.dtype) if replicas > 1 else loss
+
+
+def _scale_factor(optimizer, loss):
+    return optimizer.scale_loss(replica_scaled(tf.ones_like(loss)))
+
+
+def apply_gradients(optimizer, tape, loss, variables):
+    """Differentiate ``loss`` on ``tape`` (loss-scaled if needed) and update ``variables``.
+
+    Call it after the tape's block: the constant factor (1 / replicas, times the loss scale
+    under mixed precision) enters as the output gradient, since d(c * loss) = c * d(loss).
+    """
+    gradients = tape.gradient(loss, variables, output_gradients=_scale_factor(optimizer, loss))
+    optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+
+def prepare_optimizer(optimizer, variables, dtype_policy):
+    """Deserialise ``optimizer``, wrap it for mixed precision and build it on ``variables``.
+
+    Building here (inside the strategy scope, before training) creates the slot variables, so
+    ``BackupAndRestore`` and ``load_model`` can restore them before the first step.
+    """
+    optimizer = keras.optimizers.get(optimizer)
+    if dtype_policy.name == "mixed_float16" and not isinstance(
+        optimizer, keras.optimizers.LossScaleOptimizer
+    ):
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    if not optimizer.built:
+        optimizer.build(variables)
+    return optimizer
+
+
+def fixed_normal(shape, seed):
+    """A fixed float32 standard-normal array (same values for the same shape and seed)."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def predict_in_batches(function, inputs, batch_size=500):
+    """Apply ``function`` (tensor -> tensor) to ``inputs`` in batches; return a NumPy array."""
+    outputs = [np.asarray(function(tf.constant(inputs[start:start + batch_size])))
+               for start in range(0, len(inputs), batch_size)]
+    return np.concatenate(outputs).astype(np.float32)
+
+
+class GenerativeTraining:
+    """Mixin for the models' ``fit`` and ``.keras`` saving of a custom ``compile``.
+
+    - ``fit`` defaults to ``shuffle=False``: the models train on ``tf.data`` pipelines that
+      shuffle themselves (:func:`course_lib.generative.image_dataset`), and Keras ignores
+      ``shuffle`` for a dataset but warns when it is left at ``True``. Pass ``shuffle=True`` for
+      NumPy input.
+    - ``get_compile_config``/``compile_from_config`` save the optimizers named in
+      ``_optimizer_arguments`` (``compile`` arguments, stored under the same attribute names)
+      and the other ``compile`` settings, so ``keras.models.load_model`` recompiles the model.
+    """
+
+    _optimizer_arguments = ()
+
+    def fit(self, x=None, *args, shuffle=False, **kwargs):
+        return super().fit(x, *args, shuffle=shuffle, **kwargs)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        optimizers = {name: keras.optimizers.serialize(getattr(self, name))
+                      for name in self._optimizer_arguments}
+        return {**optimizers, **self._compile_settings}
+
+    def compile_from_config(self, config_dict):
+        self.compile(**config_dict)

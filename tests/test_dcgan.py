@@ -1,0 +1,145 @@
+"""DCGAN: losses against hand computation, networks, training step, generation."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib import config
+from course_lib.generative import (
+    DCGAN,
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    discriminator_loss,
+    generator_loss,
+    image_dataset,
+    minimax_generator_loss,
+)
+
+REAL_LOGITS = np.array([2.0, -0.5, 0.0, 30.0])
+FAKE_LOGITS = np.array([-3.0, 0.25, 1.0, -40.0])
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _small_gan(latent_dim=8, seed=0, learning_rate=2e-4):
+    gan = DCGAN(build_dcgan_generator(latent_dim, filters=8),
+                build_dcgan_discriminator(filters=8), seed=seed)
+    gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+                g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5))
+    return gan
+
+
+def test_discriminator_loss_is_binary_cross_entropy():
+    expected = (-np.mean(np.log(_sigmoid(REAL_LOGITS)))
+                - np.mean(np.log(1.0 - _sigmoid(FAKE_LOGITS))))
+    # float32 softplus vs float64 logs of probabilities: agreement to ~1e-6 relative.
+    np.testing.assert_allclose(float(discriminator_loss(REAL_LOGITS, FAKE_LOGITS)), expected,
+                               rtol=1e-5)
+
+
+def test_generator_losses_match_their_formulas():
+    np.testing.assert_allclose(float(generator_loss(FAKE_LOGITS)),
+                               -np.mean(np.log(_sigmoid(FAKE_LOGITS))), rtol=1e-5)
+    np.testing.assert_allclose(float(minimax_generator_loss(FAKE_LOGITS)),
+                               np.mean(np.log(1.0 - _sigmoid(FAKE_LOGITS))), rtol=1e-5)
+
+
+def test_losses_are_finite_for_extreme_logits():
+    extreme = np.array([-1e4, 1e4], dtype=np.float32)
+    for value in (discriminator_loss(extreme, extreme), generator_loss(extreme),
+                  minimax_generator_loss(extreme)):
+        assert np.isfinite(float(value))
+
+
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3)])
+def test_builders_produce_the_expected_shapes_and_ranges(image_shape):
+    generator = build_dcgan_generator(16, image_shape, filters=8)
+    discriminator = build_dcgan_discriminator(image_shape, filters=8)
+    images = generator(tf.random.normal((3, 16)) * 10.0)
+    assert images.shape == (3,) + image_shape and images.dtype == "float32"
+    assert float(tf.reduce_max(tf.abs(images))) <= 1.0
+    assert discriminator(images).shape == (3, 1)
+
+
+@pytest.mark.parametrize("bad_shape", [(30, 28, 1), (28, 28), (27, 27, 1)])
+def test_builders_reject_sizes_not_divisible_by_four(bad_shape):
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_dcgan_generator(8, bad_shape)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_dcgan_discriminator(bad_shape)
+
+
+def test_train_step_reports_losses_and_updates_both_networks():
+    config.set_seed(0)
+    gan = _small_gan()
+    g_before = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    d_before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    logs = gan.train_step(tf.random.uniform((6, 28, 28, 1), -1, 1))
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert all(not np.array_equal(a, b.numpy())
+               for a, b in zip(g_before, gan.generator.trainable_weights, strict=True))
+    assert all(not np.array_equal(a, b.numpy())
+               for a, b in zip(d_before, gan.discriminator.trainable_weights, strict=True))
+    assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 1
+
+
+def test_discriminator_learns_to_separate_a_fixed_real_batch():
+    config.set_seed(0)
+    gan = _small_gan(learning_rate=2e-3)
+    real = np.where(np.random.default_rng(0).random((16, 28, 28, 1)) > 0.8, 1.0, -1.0)
+    noise = tf.random.normal((16, 8), seed=1)
+
+    def current_d_loss():
+        # Batch statistics, as in the training step (30 steps barely move the moving averages).
+        return float(discriminator_loss(gan.discriminator(real, training=True),
+                                        gan.discriminator(gan(noise), training=True)))
+
+    before = current_d_loss()
+    gan.fit(tf.data.Dataset.from_tensors(real.astype("float32")).repeat(30), epochs=1,
+            verbose=0)
+    after = current_d_loss()
+    assert after < 0.9 * before, (before, after)
+
+
+def test_last_partial_batch_is_handled():
+    gan = _small_gan()
+    images = np.random.default_rng(0).integers(0, 256, (10, 28, 28), dtype=np.uint8)
+    history = gan.fit(image_dataset(images, batch_size=4), epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations) == 3  # 4 + 4 + 2
+    assert np.isfinite(history.history["d_loss"][0])
+
+
+def test_generate_is_seeded_and_in_range():
+    gan = _small_gan()
+    first, again, other = gan.generate(5, seed=1), gan.generate(5, seed=1), gan.generate(5, seed=2)
+    assert first.shape == (5, 28, 28, 1) and first.dtype == np.float32
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert first.min() >= -1.0 and first.max() <= 1.0
+
+
+@pytest.mark.parametrize("n", [0, -3])
+def test_generate_rejects_non_positive_counts(n):
+    with pytest.raises(ValueError, match="positive"):
+        _small_gan().generate(n)
+
+
+def test_generate_from_rejects_wrong_latent_size():
+    with pytest.raises(ValueError, match=r"\(n, 8\)"):
+        _small_gan().generate_from(np.zeros((2, 5)))
+
+
+def test_training_noise_differs_between_steps_and_repeats_with_the_seed():
+    def run(seed):
+        config.set_seed(0)
+        gan = _small_gan(seed=seed)
+        batch = tf.zeros((4, 28, 28, 1))
+        return [float(gan.train_step(batch)["d_fake"]) for _ in range(3)]
+
+    first, again, other = run(0), run(0), run(1)
+    assert first == again
+    assert first != other
