@@ -1,0 +1,111 @@
+"""SVC accuracy against sklearn.svm.SVC with the same kernel, C and gamma."""
+
+import numpy as np
+import pytest
+from sklearn import svm
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine, make_moons
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from course_lib.supervised import SVC, LogisticRegression
+
+
+def _split(X, y, seed):
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=seed, stratify=y)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+DATASETS = {
+    "iris": lambda: load_iris(return_X_y=True),
+    "wine": lambda: load_wine(return_X_y=True),
+    "breast_cancer": lambda: load_breast_cancer(return_X_y=True),
+    "moons": lambda: make_moons(300, noise=0.25, random_state=0),
+}
+
+
+@pytest.mark.parametrize("kernel, C, seed", [("rbf", 1.0, 0), ("rbf", 1.0, 1), ("rbf", 10.0, 2),
+                                             ("linear", 0.1, 0)])
+@pytest.mark.parametrize("data", DATASETS, ids=list(DATASETS))
+def test_svc_accuracy_matches_sklearn(data, kernel, C, seed):
+    X_train, X_test, y_train, y_test = _split(*DATASETS[data](), seed)
+    ours = SVC(C=C, kernel=kernel).fit(X_train, y_train)
+    ref = svm.SVC(C=C, kernel=kernel, gamma="scale").fit(X_train, y_train)
+    assert abs(ours.score(X_test, y_test) - ref.score(X_test, y_test)) <= 0.02
+
+
+def test_svc_float64_dual_matches_libsvm():
+    # Same dual problem: the decision values agree with libsvm's to its tolerance.
+    X_train, X_test, y_train, _ = _split(*DATASETS["moons"](), 0)
+    ours = SVC(C=1.0, dtype="float64", tol=1e-4, max_iter=50_000).fit(X_train, y_train)
+    ref = svm.SVC(C=1.0, tol=1e-6).fit(X_train, y_train)
+    np.testing.assert_allclose(ours.decision_function(X_test), ref.decision_function(X_test),
+                               atol=5e-3)
+    assert len(set(ours.support_) ^ set(ref.support_)) <= 3
+
+
+def test_svc_linear_coef_gives_decision_function():
+    X_train, X_test, y_train, _ = _split(*DATASETS["breast_cancer"](), 0)
+    model = SVC(kernel="linear", C=0.1).fit(X_train, y_train)
+    np.testing.assert_allclose(X_test @ model.coef_[0] + model.intercept_[0],
+                               model.decision_function(X_test), rtol=1e-4, atol=1e-4)
+
+
+def test_svc_multiclass_one_vs_one_shapes():
+    X_train, X_test, y_train, _ = _split(*DATASETS["wine"](), 0)
+    model = SVC().fit(X_train, y_train)
+    scores = model.decision_function(X_test)
+    assert scores.shape == (len(X_test), 3)
+    assert model.dual_coef_.shape == (3, len(model.support_))
+    np.testing.assert_array_equal(model.predict(X_test), model.classes_[scores.argmax(axis=1)])
+
+
+@pytest.mark.parametrize("gamma, expected", [("auto", 0.5), (0.25, 0.25)])
+def test_svc_gamma_options(gamma, expected):
+    X, y = DATASETS["moons"]()
+    model = SVC(gamma=gamma).fit(X, y)
+    assert model._gamma == expected
+
+
+def test_svc_warns_when_stopped_early():
+    X, y = DATASETS["moons"]()
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
+        SVC(max_iter=5).fit(X, y)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"kernel": "poly"}, "kernel must be"),
+    ({"C": 0}, "C must be a positive"),
+    ({"gamma": -1.0}, "gamma must be"),
+    ({"dtype": "float16"}, "dtype must be"),
+])
+def test_svc_rejects_bad_parameters(params, match):
+    X, y = DATASETS["moons"]()
+    with pytest.raises(ValueError, match=match):
+        SVC(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("estimator", [SVC(), LogisticRegression()], ids=["svc", "logistic"])
+def test_classifiers_reject_bad_input(estimator):
+    X, y = DATASETS["moons"]()
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        estimator.fit(bad, y)
+    bad[3, 1] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        estimator.fit(bad, y)
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        estimator.fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="0 sample"):
+        estimator.fit(X[:0], y[:0])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        estimator.fit(X, np.zeros_like(y))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        estimator.fit(X, np.linspace(0.0, 1.0, len(y)))
+    estimator.fit(X, y)
+    with pytest.raises(ValueError, match="2 features"):
+        estimator.predict(np.hstack([X, X]))
