@@ -36,7 +36,6 @@ BUDGETS = {
         "mnist_source": "bundled",
         # supervised learning
         "logistic_mnist_train_samples": 8_000,
-        "svm_train_samples": 2_000,
         # trees and ensembles
         "forest_n_estimators": 50,
         "boosting_n_estimators": 50,
@@ -51,7 +50,6 @@ BUDGETS = {
         "cyclegan_train_per_domain": 2_000,
         "cyclegan_batch_size": 32,
         "generative_batch_size": 64,
-        "classifier_epochs": 3,
         # concepts and outlook chapters
         "concepts_generator_steps": 1_500,
         "concepts_augment_repeats": 2,
@@ -63,7 +61,6 @@ BUDGETS = {
     "full": {
         "mnist_source": "keras",
         "logistic_mnist_train_samples": 60_000,
-        "svm_train_samples": 10_000,
         "forest_n_estimators": 200,
         "boosting_n_estimators": 200,
         "kmeans_mnist_samples": 60_000,
@@ -75,7 +72,6 @@ BUDGETS = {
         "cyclegan_train_per_domain": None,  # half of the training split per domain
         "cyclegan_batch_size": 32,
         "generative_batch_size": 128,
-        "classifier_epochs": 8,
         "concepts_generator_steps": 3_000,
         "concepts_augment_repeats": 5,
         "concepts_augment_epochs": 6,

@@ -4,12 +4,18 @@ MNIST is the work of Yann LeCun, Corinna Cortes and Christopher J. C. Burges; th
 (the official 10,000 test images) is distributed under CC BY-SA 3.0.
 """
 
+from course_lib.datasets._digit_domains import (
+    DigitDomains,
+    blend_with_patches,
+    grey_to_rgb,
+    load_digit_domains,
+    rgb_to_grey,
+)
 from course_lib.datasets._mnist import (
     CorruptDataError,
     load_mnist,
     verify_bundled_mnist,
 )
-from course_lib.datasets._digit_domains import DigitDomains, blend_with_patches, grey_to_rgb, load_digit_domains, rgb_to_grey  # noqa: E501
 from course_lib.datasets._sklearn_sets import load_tabular
 from course_lib.datasets._synthetic import make_blobs, make_linear_regression, make_two_moons
 

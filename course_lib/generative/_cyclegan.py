@@ -1,0 +1,578 @@
+"""CycleGAN: unpaired image-to-image translation (Zhu et al. 2017).
+
+Two generators translate between domains X and Y, ``G: X -> Y`` and ``F: Y -> X``; two PatchGAN
+discriminators ``D_X`` and ``D_Y`` judge whether each small patch of an image looks real. The
+generators minimise
+
+    L = L_adv(G, D_Y) + L_adv(F, D_X)
+        + cycle_weight * (E|F(G(x)) - x|_1 + E|G(F(y)) - y|_1)
+        + identity_weight * (E|G(y) - y|_1 + E|F(x) - x|_1)
+        [+ semantic_weight * L_sem]
+
+with least-squares adversarial losses (Mao et al. 2017). The optional semantic-consistency term
+(CyCADA, Hoffman et al. 2018) asks a fixed classifier of domain X to give F(y) the class it gives
+y itself, and G(x) the class it gives x. Discriminators are trained on a pool of earlier fakes
+(Shrivastava et al. 2017), which damps oscillation.
+
+Images are floats in [-1, 1] of shape (n, h, w, c); both domains must have the same shape when
+the identity loss is used (grey digits are repeated over three channels).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from course_lib import config
+from course_lib.datasets import grey_to_rgb
+from course_lib.generative import _steps
+
+# ---------------------------------------------------------------------------------------------
+# Losses (each maps tensors to a scalar mean)
+# ---------------------------------------------------------------------------------------------
+
+
+def lsgan_discriminator_loss(real_scores, fake_scores):
+    """Least-squares discriminator loss ``0.5 * (mean((D(real) - 1)^2) + mean(D(fake)^2))``."""
+    real_term = tf.reduce_mean(tf.square(real_scores - 1.0))
+    fake_term = tf.reduce_mean(tf.square(fake_scores))
+    return 0.5 * (real_term + fake_term)
+
+
+def lsgan_generator_loss(fake_scores):
+    """Least-squares generator loss ``mean((D(fake) - 1)^2)``: fakes should score 1 (real)."""
+    return tf.reduce_mean(tf.square(fake_scores - 1.0))
+
+
+def cycle_consistency_loss(real, cycled):
+    """Mean absolute error ``mean|real - cycled|`` between images and their round trips."""
+    return tf.reduce_mean(tf.abs(real - cycled))
+
+
+def identity_loss(real, same):
+    """Mean absolute error ``mean|real - same|`` between images and their translation.
+
+    ``same`` is ``G(y)`` for ``real = y`` (or ``F(x)`` for ``real = x``): a generator fed an
+    image already in its output domain should leave it alone.
+    """
+    return tf.reduce_mean(tf.abs(real - same))
+
+
+def semantic_consistency_loss(source_probabilities, translated_probabilities, *,
+                              min_confidence=0.0):
+    """Cross-entropy of translated images against the hard label of their sources (CyCADA).
+
+    Parameters
+    ----------
+    source_probabilities : tensor of shape (n, k)
+        Class probabilities the fixed classifier gives the source images; their argmax is the
+        pseudo-label (no gradient flows into it).
+    translated_probabilities : tensor of shape (n, k)
+        Class probabilities it gives the translated images.
+    min_confidence : float, default=0.0
+        Pseudo-labels whose probability is below this are left out (their term is 0); the sum
+        is still divided by n. 0 keeps every pseudo-label, as in CyCADA.
+
+    Returns
+    -------
+    scalar tensor
+        ``sum_i [max_k p_source[i, k] >= min_confidence] * (-log p_translated[i, label_i]) / n``.
+    """
+    source_probabilities = tf.stop_gradient(source_probabilities)
+    pseudo_labels = tf.argmax(source_probabilities, axis=-1)
+    kept = tf.cast(tf.reduce_max(source_probabilities, axis=-1) >= min_confidence,
+                   translated_probabilities.dtype)
+    cross_entropy = keras.losses.sparse_categorical_crossentropy(pseudo_labels,
+                                                                 translated_probabilities)
+    return tf.reduce_mean(kept * cross_entropy)
+
+
+# ---------------------------------------------------------------------------------------------
+# Networks
+# ---------------------------------------------------------------------------------------------
+
+
+def _instance_norm(name):
+    # GroupNormalization with one group per channel is instance normalisation.
+    return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
+
+
+def residual_block(x, filters, name):
+    """Two 3x3 convolutions with instance norm and a skip connection: ``x + f(x)``."""
+    shortcut = x
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv1")(x)
+    x = _instance_norm(f"{name}_norm1")(x)
+    x = layers.ReLU(name=f"{name}_relu")(x)
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(x)
+    x = _instance_norm(f"{name}_norm2")(x)
+    return layers.Add(name=f"{name}_add")([shortcut, x])
+
+
+def build_resnet_generator(image_shape, *, output_channels=None, width=16, n_residual_blocks=3,
+                           name="resnet_generator"):
+    """ResNet generator: 7x7 conv, one stride-2 downsampling, residual blocks, upsampling.
+
+    Parameters
+    ----------
+    image_shape : tuple (h, w, c)
+        Input shape; h and w must be even.
+    output_channels : int or None, default=None
+        Output channels; None keeps ``c``.
+    width : int, default=16
+        Filters at full resolution; ``2 * width`` at half resolution.
+    n_residual_blocks : int, default=3
+        Residual blocks at half resolution.
+
+    Returns
+    -------
+    keras.Model
+        Maps (n, h, w, c) in [-1, 1] to (n, h, w, output_channels) in [-1, 1] (tanh).
+    """
+    output_channels = image_shape[-1] if output_channels is None else output_channels
+    inputs = keras.Input(shape=image_shape, name="image")
+    x = layers.Conv2D(width, 7, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.ReLU(name="stem_relu")(_instance_norm("stem_norm")(x))
+    x = layers.Conv2D(2 * width, 3, strides=2, padding="same", use_bias=False,
+                      name="down_conv")(x)
+    x = layers.ReLU(name="down_relu")(_instance_norm("down_norm")(x))
+    for index in range(n_residual_blocks):
+        x = residual_block(x, 2 * width, name=f"res{index}")
+    x = layers.Conv2DTranspose(width, 3, strides=2, padding="same", use_bias=False,
+                               name="up_conv")(x)
+    x = layers.ReLU(name="up_relu")(_instance_norm("up_norm")(x))
+    outputs = layers.Conv2D(output_channels, 7, padding="same", activation="tanh",
+                            dtype="float32", name="to_image")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_unet_generator(image_shape, *, output_channels=None, width=32, name="unet_generator"):
+    """U-Net generator: two stride-2 stages down and up with skip connections at each scale.
+
+    The skips carry the full-resolution layout (where the strokes are) straight to the output,
+    so the network only has to learn what to change at each place, not where things are.
+
+    Parameters
+    ----------
+    image_shape : tuple (h, w, c)
+        Input shape; h and w must be divisible by 4.
+    output_channels : int or None, default=None
+        Output channels; None keeps ``c``.
+    width : int, default=32
+        Filters at full resolution; ``2 * width`` and ``4 * width`` at 1/2 and 1/4.
+
+    Returns
+    -------
+    keras.Model
+        Maps (n, h, w, c) in [-1, 1] to (n, h, w, output_channels) in [-1, 1] (tanh).
+    """
+    output_channels = image_shape[-1] if output_channels is None else output_channels
+    inputs = keras.Input(shape=image_shape, name="image")
+    full = layers.Conv2D(width, 3, padding="same", use_bias=False, name="enc0_conv")(inputs)
+    full = layers.LeakyReLU(0.2, name="enc0_relu")(_instance_norm("enc0_norm")(full))
+    half = layers.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=False,
+                         name="enc1_conv")(full)
+    half = layers.LeakyReLU(0.2, name="enc1_relu")(_instance_norm("enc1_norm")(half))
+    quarter = layers.Conv2D(4 * width, 4, strides=2, padding="same", use_bias=False,
+                            name="enc2_conv")(half)
+    quarter = layers.LeakyReLU(0.2, name="enc2_relu")(_instance_norm("enc2_norm")(quarter))
+    quarter = residual_block(quarter, 4 * width, name="bottleneck")
+    x = layers.Conv2DTranspose(2 * width, 4, strides=2, padding="same", use_bias=False,
+                               name="dec1_conv")(quarter)
+    x = layers.ReLU(name="dec1_relu")(_instance_norm("dec1_norm")(x))
+    x = layers.Concatenate(name="skip1")([x, half])
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False,
+                               name="dec0_conv")(x)
+    x = layers.ReLU(name="dec0_relu")(_instance_norm("dec0_norm")(x))
+    x = layers.Concatenate(name="skip0")([x, full])
+    outputs = layers.Conv2D(output_channels, 3, padding="same", activation="tanh",
+                            dtype="float32", name="to_image")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_patch_discriminator(image_shape, *, width=32, name="patch_discriminator"):
+    """PatchGAN discriminator: one unbounded realness score per overlapping patch.
+
+    Two stride-2 4x4 convolutions (``width``, ``2 * width``; LeakyReLU 0.2, instance norm on the
+    second), one stride-1 4x4 convolution (``4 * width``) and a 4x4 convolution to one channel:
+    for 28x28 inputs a 7x7 map of scores, each seeing a 34x34-pixel receptive field clipped to
+    the image. Scores are linear, as the least-squares loss expects.
+
+    Returns
+    -------
+    keras.Model
+        Maps (n, h, w, c) in [-1, 1] to (n, h / 4, w / 4, 1) scores.
+    """
+    inputs = keras.Input(shape=image_shape, name="image")
+    x = layers.Conv2D(width, 4, strides=2, padding="same", name="conv0")(inputs)
+    x = layers.LeakyReLU(0.2, name="relu0")(x)
+    x = layers.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=False, name="conv1")(x)
+    x = layers.LeakyReLU(0.2, name="relu1")(_instance_norm("norm1")(x))
+    x = layers.Conv2D(4 * width, 4, padding="same", use_bias=False, name="conv2")(x)
+    x = layers.LeakyReLU(0.2, name="relu2")(_instance_norm("norm2")(x))
+    outputs = layers.Conv2D(1, 4, padding="same", dtype="float32", name="scores")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Image pool
+# ---------------------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class ImagePool(layers.Layer):
+    """A buffer of earlier generated images for the discriminator (Shrivastava et al. 2017).
+
+    While the buffer fills, images pass through and are stored. Once it is full, each image of
+    a batch is, with probability 1/2, swapped for a random stored one (which it replaces in the
+    buffer); otherwise it passes through. The buffer is a (non-trainable) weight, so it is saved
+    with the model and restored by ``BackupAndRestore``.
+
+    Parameters
+    ----------
+    pool_size : int, default=50
+        Images kept; 0 turns the pool off (images always pass through).
+    seed : int or None, default=None
+        Seed of the swap decisions.
+    """
+
+    def __init__(self, pool_size=50, *, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(pool_size) < 0:
+            raise ValueError(f"pool_size must be >= 0, got {pool_size}")
+        self.pool_size = int(pool_size)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        self.images = self.add_weight(shape=(max(self.pool_size, 1),) + tuple(input_shape[1:]),
+                                      initializer="zeros", trainable=False, name="images")
+        self.count = self.add_weight(shape=(), initializer="zeros", dtype="int32",
+                                     trainable=False, name="count")
+
+    def call(self, images):
+        if self.pool_size == 0:
+            return images
+        images = tf.convert_to_tensor(images, dtype=self.images.dtype)
+        batch_size = tf.shape(images)[0]
+        positions = tf.range(batch_size)
+        count = tf.convert_to_tensor(self.count)
+        # Filling: image k goes to slot count + k while there is room, and passes through.
+        fill_slots = count + positions
+        filling = fill_slots < self.pool_size
+        # Full buffer: image k is swapped with probability 1/2 with a distinct random slot.
+        swap_slots = tf.gather(keras.random.shuffle(tf.range(self.pool_size),
+                                                    seed=self.seed_generator),
+                               positions % self.pool_size)
+        coin = keras.random.uniform((batch_size,), seed=self.seed_generator) < 0.5
+        swapping = (count >= self.pool_size) & coin & (positions < self.pool_size)
+        returned = tf.where(swapping[:, None, None, None],
+                            tf.gather(tf.convert_to_tensor(self.images), swap_slots), images)
+        slots = tf.where(filling, fill_slots, swap_slots)
+        written = filling | swapping
+        # Written slots are distinct, so each slot receives at most one image; a one-hot
+        # (batch, pool_size) matrix keeps every shape static (XLA-compatible).
+        lands = tf.cast(written[:, None] & (slots[:, None] == tf.range(self.pool_size)[None, :]),
+                        images.dtype)
+        incoming = tf.einsum("kp,khwc->phwc", lands, images)
+        received = tf.reduce_any(lands > 0, axis=0)[:, None, None, None]
+        self.images.assign(tf.where(received, incoming, tf.convert_to_tensor(self.images)))
+        self.count.assign(tf.minimum(count + batch_size, self.pool_size))
+        return returned
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "seed": self.seed}
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class CycleGAN(_steps.GenerativeTraining, keras.Model):
+    """CycleGAN with least-squares adversarial, cycle, identity and optional semantic losses.
+
+    Parameters
+    ----------
+    generator_g, generator_f : keras.Model
+        ``G: X -> Y`` and ``F: Y -> X``, images in [-1, 1].
+    discriminator_x, discriminator_y : keras.Model
+        PatchGAN critics of domains X and Y (linear scores).
+    cycle_weight : float, default=10.0
+        Weight of each cycle-consistency term.
+    identity_weight : float, default=1.0
+        Weight of each identity term; 0 turns them off (needed when the domains differ in shape).
+    pool_size : int, default=50
+        Size of each domain's image pool; 0 turns the pools off.
+    classifier : keras.Model or None, default=None
+        A fixed classifier of domain-X images for the semantic-consistency term. It must take
+        (n, h, w, 1) images in [0, 1]; images in [-1, 1] are averaged over channels and mapped
+        to [0, 1] before it sees them. Not trained.
+    semantic_weight : float, default=0.0
+        Weight of the semantic-consistency term (needs ``classifier`` when > 0).
+    semantic_mode : {"both", "x"}, default="both"
+        ``"both"``: CyCADA's term, ``G(x)`` keeps the class the classifier gives ``x`` and
+        ``F(y)`` the class it gives ``y`` (read directly, in a domain it was not trained on);
+        ``"x"``: only the first part, which uses the classifier on its own domain only.
+    semantic_confidence : float, default=0.0
+        Pseudo-labels the classifier gives with a lower probability are ignored (see
+        :func:`semantic_consistency_loss`); 0 keeps all, as in CyCADA.
+    seed : int or None, default=None
+        Seed of the image pools.
+
+    Notes
+    -----
+    ``fit`` takes a dataset of ``(x_batch, y_batch)`` pairs drawn independently from the two
+    domains; there is no pairing. Reported metrics: ``g_loss``, ``f_loss`` (adversarial terms),
+    ``cycle_loss``, ``identity_loss``, ``semantic_loss``, ``d_x_loss``, ``d_y_loss`` and
+    ``total_loss`` (the generators' objective).
+    """
+
+    pixel_range = (-1.0, 1.0)
+    _optimizer_arguments = ("generator_optimizer", "discriminator_optimizer")
+
+    def __init__(self, generator_g, generator_f, discriminator_x, discriminator_y, *,
+                 cycle_weight=10.0, identity_weight=1.0, pool_size=50, classifier=None,
+                 semantic_weight=0.0, semantic_mode="both", semantic_confidence=0.0, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if semantic_mode not in ("both", "x"):
+            raise ValueError(f"semantic_mode must be 'both' or 'x', got {semantic_mode!r}")
+        if semantic_weight > 0 and classifier is None:
+            raise ValueError("semantic_weight > 0 needs a classifier of domain-X images")
+        for name, weight in (("cycle_weight", cycle_weight), ("identity_weight", identity_weight),
+                             ("semantic_weight", semantic_weight)):
+            if not np.isfinite(weight) or weight < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {weight}")
+        if identity_weight > 0 and (tuple(generator_g.input_shape[1:])
+                                    != tuple(generator_f.input_shape[1:])):
+            raise ValueError(
+                "the identity loss needs domains of the same shape, got "
+                f"{generator_g.input_shape[1:]} and {generator_f.input_shape[1:]}; repeat grey "
+                "images over three channels or set identity_weight=0")
+        self.generator_g = generator_g
+        self.generator_f = generator_f
+        self.discriminator_x = discriminator_x
+        self.discriminator_y = discriminator_y
+        self.cycle_weight = float(cycle_weight)
+        self.identity_weight = float(identity_weight)
+        self.semantic_weight = float(semantic_weight)
+        self.semantic_mode = semantic_mode
+        self.semantic_confidence = float(semantic_confidence)
+        self.classifier = classifier
+        if classifier is not None:
+            classifier.trainable = False
+        self.pool_size = int(pool_size)
+        self.seed = seed
+        self.pool_x = ImagePool(pool_size, seed=seed, name="pool_x")
+        self.pool_y = ImagePool(pool_size, seed=None if seed is None else seed + 1, name="pool_y")
+        self.pool_x.build((None,) + tuple(generator_f.output_shape[1:]))
+        self.pool_y.build((None,) + tuple(generator_g.output_shape[1:]))
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in (
+            "total_loss", "g_loss", "f_loss", "cycle_loss", "identity_loss", "semantic_loss",
+            "d_x_loss", "d_y_loss")}
+        self._grid_x = None
+        self._grid_y = None
+        self.built = True  # the sub-networks are built functional models, the pools built above
+
+    # -- Keras plumbing -------------------------------------------------------------------
+
+    def compile(self, generator_optimizer=None, discriminator_optimizer=None, *,
+                jit_compile=None, **kwargs):
+        """Set one optimizer for both generators and one for both discriminators.
+
+        None means Adam(2e-4, beta_1=0.5), the CycleGAN paper's setting. The optimizers are
+        built now (wrapped for mixed precision if needed). ``jit_compile=None`` uses
+        :func:`course_lib.config.jit_compile` (XLA on GPU only).
+        """
+        if jit_compile is None:
+            jit_compile = config.jit_compile()
+        super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
+        self.generator_optimizer = _steps.prepare_optimizer(
+            generator_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5),
+            self._generator_variables(), self.dtype_policy)
+        self.discriminator_optimizer = _steps.prepare_optimizer(
+            discriminator_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5),
+            self._discriminator_variables(), self.dtype_policy)
+        self._compile_settings = {"jit_compile": jit_compile, **kwargs}
+
+    def _generator_variables(self):
+        return self.generator_g.trainable_variables + self.generator_f.trainable_variables
+
+    def _discriminator_variables(self):
+        return (self.discriminator_x.trainable_variables
+                + self.discriminator_y.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, inputs, training=False):
+        """Translate domain-X images to domain Y: ``G(x)``."""
+        return self.generator_g(inputs, training=training)
+
+    def get_config(self):
+        serialize = keras.saving.serialize_keras_object
+        return {**super().get_config(), **{
+            "generator_g": serialize(self.generator_g),
+            "generator_f": serialize(self.generator_f),
+            "discriminator_x": serialize(self.discriminator_x),
+            "discriminator_y": serialize(self.discriminator_y),
+            "classifier": None if self.classifier is None else serialize(self.classifier),
+            "cycle_weight": self.cycle_weight,
+            "identity_weight": self.identity_weight,
+            "semantic_weight": self.semantic_weight,
+            "semantic_mode": self.semantic_mode,
+            "semantic_confidence": self.semantic_confidence,
+            "pool_size": self.pool_size,
+            "seed": self.seed,
+        }}
+
+    @classmethod
+    def from_config(cls, config_dict):
+        config_dict = dict(config_dict)
+        for key in ("generator_g", "generator_f", "discriminator_x", "discriminator_y",
+                    "classifier"):
+            if config_dict.get(key) is not None:
+                config_dict[key] = keras.saving.deserialize_keras_object(config_dict[key])
+        return cls(**config_dict)
+
+    # -- training ----------------------------------------------------------------------------
+
+    def _classify(self, images):
+        """Class probabilities of the fixed classifier for images in [-1, 1], any channels."""
+        grey = tf.reduce_mean(images, axis=-1, keepdims=True)
+        return self.classifier((grey + 1.0) / 2.0, training=False)
+
+    def _generator_losses(self, real_x, real_y):
+        """Forward both cycles; return (total, terms dict, fake_x, fake_y)."""
+        fake_y = self.generator_g(real_x, training=True)
+        cycled_x = self.generator_f(fake_y, training=True)
+        fake_x = self.generator_f(real_y, training=True)
+        cycled_y = self.generator_g(fake_x, training=True)
+        terms = {
+            "g_loss": lsgan_generator_loss(self.discriminator_y(fake_y, training=True)),
+            "f_loss": lsgan_generator_loss(self.discriminator_x(fake_x, training=True)),
+            "cycle_loss": (cycle_consistency_loss(real_x, cycled_x)
+                           + cycle_consistency_loss(real_y, cycled_y)),
+            "identity_loss": tf.constant(0.0),
+            "semantic_loss": tf.constant(0.0),
+        }
+        if self.identity_weight > 0:
+            terms["identity_loss"] = (
+                identity_loss(real_y, self.generator_g(real_y, training=True))
+                + identity_loss(real_x, self.generator_f(real_x, training=True)))
+        if self.semantic_weight > 0:
+            terms["semantic_loss"] = semantic_consistency_loss(
+                self._classify(real_x), self._classify(fake_y),
+                min_confidence=self.semantic_confidence)
+            if self.semantic_mode == "both":
+                terms["semantic_loss"] += semantic_consistency_loss(
+                    self._classify(real_y), self._classify(fake_x),
+                    min_confidence=self.semantic_confidence)
+        total = (terms["g_loss"] + terms["f_loss"] + self.cycle_weight * terms["cycle_loss"]
+                 + self.identity_weight * terms["identity_loss"]
+                 + self.semantic_weight * terms["semantic_loss"])
+        return total, terms, fake_x, fake_y
+
+    def train_step(self, data):
+        # 1. Generators: adversarial + cycle + identity (+ semantic) losses, one joint update.
+        # 2. Discriminators: least-squares loss on real images and pooled earlier fakes.
+        real_x, real_y = data
+        with tf.GradientTape() as tape:
+            total, terms, fake_x, fake_y = self._generator_losses(real_x, real_y)
+        _steps.apply_gradients(self.generator_optimizer, tape, total,
+                               self._generator_variables())
+
+        pooled_x = self.pool_x(tf.stop_gradient(fake_x))
+        pooled_y = self.pool_y(tf.stop_gradient(fake_y))
+        with tf.GradientTape() as tape:
+            terms["d_x_loss"] = lsgan_discriminator_loss(
+                self.discriminator_x(real_x, training=True),
+                self.discriminator_x(pooled_x, training=True))
+            terms["d_y_loss"] = lsgan_discriminator_loss(
+                self.discriminator_y(real_y, training=True),
+                self.discriminator_y(pooled_y, training=True))
+            discriminator_total = terms["d_x_loss"] + terms["d_y_loss"]
+        _steps.apply_gradients(self.discriminator_optimizer, tape, discriminator_total,
+                               self._discriminator_variables())
+
+        terms["total_loss"] = total
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # -- inference ---------------------------------------------------------------------------
+
+    def _translate(self, generator, images, batch_size):
+        images = np.asarray(images, dtype=np.float32)
+        expected = tuple(generator.input_shape[1:])
+        if images.ndim != 4 or images.shape[1:] != expected:
+            raise ValueError(f"images must have shape (n, {', '.join(map(str, expected))}), got "
+                             f"{images.shape}")
+        if not np.all(np.isfinite(images)):
+            raise ValueError("images contain NaN or inf")
+        return generator.predict(images, batch_size=batch_size, verbose=0)
+
+    def x_to_y(self, images, *, batch_size=256):
+        """``G(x)``: (n, h, w, c) float32 in [-1, 1] -> (n, h, w, c_y) NumPy array."""
+        return self._translate(self.generator_g, images, batch_size)
+
+    def y_to_x(self, images, *, batch_size=256):
+        """``F(y)``: (n, h, w, c) float32 in [-1, 1] -> (n, h, w, c_x) NumPy array."""
+        return self._translate(self.generator_f, images, batch_size)
+
+    def set_grid_images(self, x_images, y_images):
+        """Fix the images shown by :meth:`sample_grid_images`: (k, h, w, c) in [-1, 1] each."""
+        self._grid_x = np.asarray(x_images, dtype=np.float32)
+        self._grid_y = np.asarray(y_images, dtype=np.float32)
+
+    def sample_grid_images(self):
+        """Rows x, G(x), F(G(x)), y, F(y), G(F(y)) of the fixed grid images, for ``SampleGrid``.
+
+        Returns
+        -------
+        images : ndarray of shape (6 * k, h, w, 3), float32 in [0, 1]
+            Grey images are repeated over three channels so one grid holds both domains.
+        ncols : int
+            ``k``, so each row of the grid is one stage.
+        """
+        if self._grid_x is None:
+            raise ValueError("call set_grid_images(x_images, y_images) before drawing samples")
+        fake_y = self.x_to_y(self._grid_x)
+        fake_x = self.y_to_x(self._grid_y)
+        rows = [self._grid_x, fake_y, self.y_to_x(fake_y),
+                self._grid_y, fake_x, self.x_to_y(fake_x)]
+        images = np.concatenate([row if row.shape[-1] == 3 else grey_to_rgb(row)
+                                 for row in rows])
+        return np.clip((images + 1.0) / 2.0, 0.0, 1.0).astype(np.float32), len(self._grid_x)
+
+
+def build_cyclegan(image_shape, *, generator="resnet", generator_width=16, n_residual_blocks=3,
+                   discriminator_width=32, **kwargs):
+    """Build a :class:`CycleGAN` for two domains of shape ``image_shape`` (h, w, c).
+
+    Parameters
+    ----------
+    generator : {"resnet", "unet"}, default="resnet"
+        :func:`build_resnet_generator` (with ``generator_width`` and ``n_residual_blocks``) or
+        :func:`build_unet_generator` (with ``generator_width``).
+    discriminator_width : int, default=32
+        Passed to :func:`build_patch_discriminator`.
+    **kwargs
+        Passed to :class:`CycleGAN` (loss weights, pool size, classifier, seed).
+    """
+    if generator == "resnet":
+        def make(name):
+            return build_resnet_generator(image_shape, width=generator_width,
+                                          n_residual_blocks=n_residual_blocks, name=name)
+    elif generator == "unet":
+        def make(name):
+            return build_unet_generator(image_shape, width=generator_width, name=name)
+    else:
+        raise ValueError(f"generator must be 'resnet' or 'unet', got {generator!r}")
+    return CycleGAN(
+        make("generator_g"), make("generator_f"),
+        build_patch_discriminator(image_shape, width=discriminator_width, name="discriminator_x"),
+        build_patch_discriminator(image_shape, width=discriminator_width, name="discriminator_y"),
+        **kwargs)

@@ -1,0 +1,405 @@
+"""CycleGAN: losses against hand computation, shapes, image pool, training, saving, metrics."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib import config
+from course_lib.datasets import grey_to_rgb, load_digit_domains, load_mnist
+from course_lib.generative import SampleGrid, scale_images
+from course_lib.generative._cyclegan import (
+    CycleGAN,
+    ImagePool,
+    build_cyclegan,
+    build_patch_discriminator,
+    build_resnet_generator,
+    build_unet_generator,
+    cycle_consistency_loss,
+    identity_loss,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+    semantic_consistency_loss,
+)
+from course_lib.metrics import load_mnist_classifier
+from course_lib.metrics._label_preservation import (
+    cycle_reconstruction_error,
+    label_preservation_accuracy,
+    to_digit_images,
+)
+
+SHAPE = (28, 28, 3)
+
+# Keras 3.15 turns eager TensorFlow tensors into NumPy with np.array(x, copy=False) when a model
+# runs eagerly; NumPy 2 warns that TensorFlow's __array__ takes no copy argument. Third-party
+# and harmless here (the tests run the tiny models eagerly because that is faster than tracing).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+
+
+def _tiny_model(**kwargs):
+    kwargs.setdefault("seed", 0)
+    return build_cyclegan(SHAPE, generator_width=4, n_residual_blocks=1, discriminator_width=4,
+                          **kwargs)
+
+
+def _batch(seed, n=8):
+    return np.random.default_rng(seed).uniform(-1, 1, size=(n,) + SHAPE).astype(np.float32)
+
+
+def _compiled(model, learning_rate=2e-3):
+    # run_eagerly: a handful of steps on a tiny model run faster than tracing the graph
+    model.compile(keras.optimizers.Adam(learning_rate, beta_1=0.5),
+                  keras.optimizers.Adam(learning_rate, beta_1=0.5), jit_compile=False,
+                  run_eagerly=True)
+    return model
+
+
+# --- losses against NumPy float64 hand computation -------------------------------------------
+
+RNG = np.random.default_rng(42)
+REAL = RNG.normal(size=(3, 4, 4, 1))
+FAKE = RNG.normal(size=(3, 4, 4, 1))
+
+
+def test_lsgan_discriminator_loss_matches_formula():
+    expected = 0.5 * (np.mean((REAL - 1.0) ** 2) + np.mean(FAKE ** 2))
+    got = float(lsgan_discriminator_loss(tf.constant(REAL), tf.constant(FAKE)))
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_lsgan_generator_loss_matches_formula():
+    np.testing.assert_allclose(float(lsgan_generator_loss(tf.constant(FAKE))),
+                               np.mean((FAKE - 1.0) ** 2), rtol=1e-12)
+
+
+def test_lsgan_losses_at_their_optima():
+    ones, zeros = tf.ones((2, 7, 7, 1)), tf.zeros((2, 7, 7, 1))
+    assert float(lsgan_discriminator_loss(ones, zeros)) == 0.0  # perfect critic
+    assert float(lsgan_generator_loss(ones)) == 0.0  # fakes judged real
+    assert float(lsgan_discriminator_loss(zeros, ones)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("loss", [cycle_consistency_loss, identity_loss],
+                         ids=["cycle", "identity"])
+def test_l1_losses_match_formula(loss):
+    np.testing.assert_allclose(float(loss(tf.constant(REAL), tf.constant(FAKE))),
+                               np.mean(np.abs(REAL - FAKE)), rtol=1e-12)
+    assert float(loss(tf.constant(REAL), tf.constant(REAL))) == 0.0
+
+
+def test_semantic_consistency_loss_matches_formula():
+    source = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    translated = np.array([[0.5, 0.3, 0.2], [0.6, 0.3, 0.1]])
+    # pseudo-labels argmax(source) = [0, 2]; cross-entropy -log p_translated[label]
+    expected = -(np.log(0.5) + np.log(0.1)) / 2
+    got = float(semantic_consistency_loss(tf.constant(source), tf.constant(translated)))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    # min_confidence 0.75 drops the first pseudo-label (0.7 < 0.75), still dividing by n = 2
+    confident = float(semantic_consistency_loss(tf.constant(source), tf.constant(translated),
+                                                min_confidence=0.75))
+    np.testing.assert_allclose(confident, -np.log(0.1) / 2, rtol=1e-6)
+
+
+def test_semantic_loss_does_not_differentiate_through_pseudo_labels():
+    source = tf.Variable([[0.7, 0.2, 0.1]])
+    translated = tf.Variable([[0.5, 0.3, 0.2]])
+    with tf.GradientTape() as tape:
+        loss = semantic_consistency_loss(source, translated)
+    gradient_source, gradient_translated = tape.gradient(loss, [source, translated])
+    assert gradient_source is None
+    assert np.abs(gradient_translated.numpy()).sum() > 0
+
+
+# --- networks and shapes ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("builder", [build_resnet_generator, build_unet_generator],
+                         ids=["resnet", "unet"])
+def test_generators_keep_size_and_range(builder):
+    generator = builder((28, 28, 1), output_channels=3, width=4)
+    output = generator(_batch(0)[..., :1])
+    assert output.shape == (8, 28, 28, 3)
+    assert float(tf.reduce_max(tf.abs(output))) <= 1.0
+
+
+def test_patch_discriminator_scores_a_grid_of_patches():
+    scores = build_patch_discriminator(SHAPE, width=4)(_batch(0))
+    assert scores.shape == (8, 7, 7, 1)
+
+
+@pytest.mark.parametrize("generator", ["resnet", "unet"])
+def test_shapes_through_both_cycles(generator):
+    model = _tiny_model(generator=generator)
+    x, y = _batch(1, 5), _batch(2, 5)
+    fake_y, fake_x = model.x_to_y(x), model.y_to_x(y)
+    assert fake_y.shape == fake_x.shape == (5,) + SHAPE
+    assert model.y_to_x(fake_y).shape == model.x_to_y(fake_x).shape == (5,) + SHAPE
+    np.testing.assert_allclose(model(x).numpy(), fake_y, atol=1e-6)
+
+
+def test_grey_and_colour_domains_without_identity_loss():
+    grey_shape = (28, 28, 1)
+    model = CycleGAN(build_resnet_generator(grey_shape, output_channels=3, width=4,
+                                            n_residual_blocks=1),
+                     build_resnet_generator(SHAPE, output_channels=1, width=4,
+                                            n_residual_blocks=1),
+                     build_patch_discriminator(grey_shape, width=4),
+                     build_patch_discriminator(SHAPE, width=4), identity_weight=0.0, seed=0)
+    _compiled(model)
+    x, y = _batch(1)[..., :1], _batch(2)
+    logs = model.train_step((tf.constant(x), tf.constant(y)))
+    assert float(logs["identity_loss"]) == 0.0
+    assert model.y_to_x(y).shape == (8, 28, 28, 1)
+    with pytest.raises(ValueError, match="identity loss needs domains of the same shape"):
+        CycleGAN(model.generator_g, model.generator_f, model.discriminator_x,
+                 model.discriminator_y, identity_weight=1.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"semantic_weight": 1.0}, "needs a classifier"),
+    ({"cycle_weight": -1.0}, "cycle_weight"),
+    ({"identity_weight": float("nan")}, "identity_weight"),
+    ({"generator": "vgg"}, "resnet' or 'unet"),
+    ({"pool_size": -1}, "pool_size"),
+    ({"semantic_mode": "y"}, "semantic_mode"),
+], ids=["semantic-without-classifier", "negative-cycle", "nan-identity", "unknown-generator",
+        "negative-pool", "unknown-semantic-mode"])
+def test_bad_parameters_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _tiny_model(**kwargs)
+
+
+@pytest.mark.parametrize("images, message", [
+    (np.zeros((2, 28, 28, 1), np.float32), "shape"),
+    (np.zeros((28, 28, 3), np.float32), "shape"),
+    (np.full((2, 28, 28, 3), np.nan, np.float32), "NaN"),
+], ids=["channels", "no-batch", "nan"])
+def test_translation_rejects_bad_images(images, message):
+    model = _tiny_model()
+    with pytest.raises(ValueError, match=message):
+        model.x_to_y(images)
+
+
+# --- image pool ------------------------------------------------------------------------------
+
+def test_image_pool_fills_then_swaps_with_stored_images():
+    pool = ImagePool(4, seed=0)
+    pool.build((None, 2, 2, 1))
+    first = np.arange(3, dtype=np.float32)[:, None, None, None] * np.ones((3, 2, 2, 1), np.float32)
+    np.testing.assert_array_equal(pool(first).numpy(), first)  # filling: pass through
+    assert int(pool.count.numpy()) == 3
+    second = first + 10.0
+    np.testing.assert_array_equal(pool(second).numpy(), second)  # fills slot 3, 2 overflow
+    assert int(pool.count.numpy()) == 4
+    stored_before = set(pool.images.numpy()[:, 0, 0, 0].tolist())
+    assert stored_before == {0.0, 1.0, 2.0, 10.0}
+    swapped = 0
+    for round_index in range(20):
+        batch = np.full((3, 2, 2, 1), 100.0 + round_index, np.float32)
+        before = set(pool.images.numpy()[:, 0, 0, 0].tolist())
+        returned = pool(batch).numpy()[:, 0, 0, 0]
+        after = pool.images.numpy()[:, 0, 0, 0].tolist()
+        for value in returned:
+            # each returned image is either the new one or was in the buffer before
+            assert value == 100.0 + round_index or value in before
+        swapped += int(np.sum(returned != 100.0 + round_index))
+        # the buffer keeps its size; a swapped-out image is replaced by the new one
+        assert len(after) == 4
+    assert 10 < swapped < 50  # about half of 60 images are swapped
+
+
+def test_image_pool_of_size_zero_passes_through():
+    pool = ImagePool(0)
+    pool.build((None, 2, 2, 1))
+    batch = np.ones((3, 2, 2, 1), np.float32)
+    np.testing.assert_array_equal(pool(batch).numpy(), batch)
+
+
+# --- training --------------------------------------------------------------------------------
+
+def test_train_step_reports_finite_losses():
+    model = _compiled(_tiny_model())
+    logs = model.train_step((tf.constant(_batch(1)), tf.constant(_batch(2))))
+    expected = {"total_loss", "g_loss", "f_loss", "cycle_loss", "identity_loss",
+                "semantic_loss", "d_x_loss", "d_y_loss"}
+    assert set(logs) == expected
+    assert all(np.isfinite(float(value)) for value in logs.values())
+
+
+def test_total_loss_is_the_weighted_sum():
+    model = _tiny_model(cycle_weight=7.0, identity_weight=0.5)
+    total, terms, _, _ = model._generator_losses(tf.constant(_batch(1)), tf.constant(_batch(2)))
+    expected = (terms["g_loss"] + terms["f_loss"] + 7.0 * terms["cycle_loss"]
+                + 0.5 * terms["identity_loss"])
+    np.testing.assert_allclose(float(total), float(expected), rtol=1e-6)
+
+
+def test_a_few_steps_lower_the_cycle_loss_on_a_fixed_batch():
+    config.set_seed(0)
+    domains = load_digit_domains("bundled", n_per_domain=8, n_test=1)
+    batch = (tf.constant(scale_images(grey_to_rgb(domains.grey_train))),
+             tf.constant(scale_images(domains.colour_train)))
+    model = _compiled(_tiny_model(), learning_rate=5e-3)
+    first = float(model._generator_losses(*batch)[1]["cycle_loss"])
+    for _ in range(10):
+        model.train_step(batch)
+    last = float(model._generator_losses(*batch)[1]["cycle_loss"])
+    assert last < 0.7 * first  # about 0.55 * first on this batch
+
+
+def test_semantic_term_uses_the_classifier():
+    classifier = load_mnist_classifier()
+    x, y = tf.constant(_batch(1)), tf.constant(_batch(2))
+    both = _tiny_model(classifier=classifier, semantic_weight=0.5)
+    assert not classifier.trainable
+    _, terms, fake_x, fake_y = both._generator_losses(x, y)
+
+    def probabilities(images):  # what the model feeds the classifier: grey, in [0, 1]
+        return classifier((tf.reduce_mean(images, axis=-1, keepdims=True) + 1.0) / 2.0)
+
+    x_part = semantic_consistency_loss(probabilities(x), probabilities(fake_y))
+    y_part = semantic_consistency_loss(probabilities(y), probabilities(fake_x))
+    np.testing.assert_allclose(float(terms["semantic_loss"]), float(x_part + y_part), rtol=1e-5)
+    x_only = _tiny_model(classifier=classifier, semantic_weight=0.5, semantic_mode="x")
+    _, terms, _, fake_y = x_only._generator_losses(x, y)
+    x_part = semantic_consistency_loss(probabilities(x), probabilities(fake_y))
+    np.testing.assert_allclose(float(terms["semantic_loss"]), float(x_part), rtol=1e-5)
+
+
+def _dataset(n=16, batch_size=8):
+    return tf.data.Dataset.from_tensor_slices((_batch(1, n), _batch(2, n))).batch(batch_size)
+
+
+def test_fit_with_sample_grid(tmp_path):
+    model = _compiled(_tiny_model())
+    model.set_grid_images(_batch(3, 4), _batch(4, 4))
+    images, ncols = model.sample_grid_images()
+    assert images.shape == (24,) + SHAPE and ncols == 4
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    grid = SampleGrid(directory=tmp_path, show=False, prefix="cyclegan")
+    history = model.fit(_dataset(), epochs=1, verbose=0, callbacks=[grid])
+    assert len(grid.saved_paths) == 1 and grid.saved_paths[0].exists()
+    assert np.isfinite(history.history["cycle_loss"][0])
+
+
+def test_sample_grid_needs_images():
+    with pytest.raises(ValueError, match="set_grid_images"):
+        _tiny_model().sample_grid_images()
+
+
+def test_save_load_round_trip(tmp_path):
+    model = _compiled(_tiny_model(cycle_weight=5.0, pool_size=8))
+    model.fit(_dataset(), epochs=1, verbose=0)
+    path = tmp_path / "cyclegan.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, CycleGAN)
+    assert loaded.cycle_weight == 5.0 and loaded.pool_size == 8
+    x, y = _batch(5, 4), _batch(6, 4)
+    np.testing.assert_array_equal(loaded.x_to_y(x), model.x_to_y(x))
+    np.testing.assert_array_equal(loaded.y_to_x(y), model.y_to_x(y))
+    np.testing.assert_array_equal(loaded.pool_x.images.numpy(), model.pool_x.images.numpy())
+    loaded.fit(_dataset(), epochs=1, verbose=0)  # recompiled from the saved compile config
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("interrupted")
+
+
+def test_backup_and_restore_resumes_to_the_uninterrupted_result(tmp_path):
+    def run(callbacks):
+        config.set_seed(0)
+        model = _compiled(_tiny_model())
+        data = _dataset()
+        model.fit(data, epochs=3, verbose=0, callbacks=callbacks)
+        return model
+
+    reference = run([])
+    backup = keras.callbacks.BackupAndRestore(tmp_path / "backup")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run([backup, _Interrupt()])
+    config.set_seed(0)
+    resumed = _compiled(_tiny_model())
+    resumed.fit(_dataset(), epochs=3, verbose=0, callbacks=[backup])
+    assert int(resumed.generator_optimizer.iterations.numpy()) == 6
+    x = _batch(7, 4)
+    np.testing.assert_allclose(resumed.x_to_y(x), reference.x_to_y(x), atol=1e-5)
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+class _FixedClassifier:
+    """Stands in for a Keras classifier: predict returns given probabilities."""
+
+    def __init__(self, probabilities):
+        self.probabilities = np.asarray(probabilities)
+
+    def predict(self, images, batch_size=None, verbose=0):
+        assert images.shape[1:] == (28, 28, 1) and images.dtype == np.float32
+        assert images.min() >= 0.0 and images.max() <= 1.0
+        return self.probabilities
+
+
+def test_label_preservation_accuracy_by_hand():
+    probabilities = np.eye(10)[[3, 1, 4, 1, 5]]
+    images = np.zeros((5, 28, 28, 3), np.float32)
+    accuracy = label_preservation_accuracy(images, [3, 1, 4, 0, 0],
+                                           classifier=_FixedClassifier(probabilities))
+    assert accuracy == pytest.approx(3 / 5)
+
+
+def test_label_preservation_of_real_digits_is_high():
+    _, (x_test, y_test) = load_mnist("bundled")
+    symmetric = x_test[:500].astype(np.float32) / 127.5 - 1.0
+    assert label_preservation_accuracy(symmetric, y_test[:500]) > 0.95
+    shuffled = np.random.default_rng(0).permutation(y_test[:500])
+    assert label_preservation_accuracy(symmetric, shuffled) < 0.3
+
+
+def test_to_digit_images_maps_range_and_channels():
+    images = np.stack([np.full((28, 28, 3), -1.0), np.full((28, 28, 3), 1.0)]).astype(np.float32)
+    images[1, ..., 0] = -1.0  # channel mean (-1 + 1 + 1) / 3 = 1/3 -> (1/3 + 1) / 2 = 2/3
+    mapped = to_digit_images(images)
+    assert mapped.shape == (2, 28, 28, 1) and mapped.dtype == np.float32
+    np.testing.assert_allclose(mapped[0], 0.0)
+    np.testing.assert_allclose(mapped[1], 2.0 / 3.0, rtol=1e-6)
+    uint8 = to_digit_images(np.full((1, 28, 28, 3), 255, np.uint8))
+    np.testing.assert_allclose(uint8, 1.0)
+
+
+@pytest.mark.parametrize("images, error, message", [
+    (np.full((2, 28, 28), np.nan, np.float32), ValueError, "NaN"),
+    (np.full((2, 28, 28), 3.0, np.float32), ValueError, r"\[-1, 1\]"),
+    (np.zeros((2, 28, 28), np.int64), TypeError, "dtype"),
+    (np.zeros((2, 32, 32), np.float32), ValueError, "shape"),
+    (np.zeros((0, 28, 28), np.float32), ValueError, "empty"),
+], ids=["nan", "out-of-range", "int", "wrong-size", "empty"])
+def test_label_preservation_rejects_bad_images(images, error, message):
+    with pytest.raises(error, match=message):
+        label_preservation_accuracy(images, np.zeros(len(images), int),
+                                    classifier=_FixedClassifier(np.eye(10)[:len(images)]))
+
+
+def test_label_preservation_rejects_wrong_label_count():
+    with pytest.raises(ValueError, match="labels must have shape"):
+        label_preservation_accuracy(np.zeros((3, 28, 28), np.float32), [0, 1],
+                                    classifier=_FixedClassifier(np.eye(10)[:3]))
+
+
+def test_cycle_reconstruction_error_by_hand():
+    real = np.zeros((2, 2, 2, 1))
+    cycled = np.array([0.5, -0.5, 1.0, 0.0, 0.0, 0.0, 2.0, 0.0]).reshape(2, 2, 2, 1)
+    assert cycle_reconstruction_error(real, cycled) == pytest.approx(4.0 / 8.0)
+    assert cycle_reconstruction_error(real, real) == 0.0
+
+
+@pytest.mark.parametrize("real, cycled, message", [
+    (np.zeros((2, 4, 4, 1)), np.zeros((2, 4, 4, 3)), "same shape"),
+    (np.zeros((0, 4, 4, 1)), np.zeros((0, 4, 4, 1)), "empty"),
+    (np.zeros((1, 4, 4, 1)), np.full((1, 4, 4, 1), np.inf), "NaN or inf"),
+], ids=["shape", "empty", "inf"])
+def test_cycle_reconstruction_error_rejects_bad_input(real, cycled, message):
+    with pytest.raises(ValueError, match=message):
+        cycle_reconstruction_error(real, cycled)
