@@ -60,7 +60,8 @@ def ensure_environment():
 def run_tests(pytest_args):
     """Unit tests (tests/conftest.py blocks the network), then every notebook (nbval)."""
     python = venv_python()
-    unit = run(python, "-m", "pytest", "tests", "-n", "2", *pytest_args)
+    unit = run(python, "-m", "pytest", "tests", "-n", "2", "-p", "no:cacheprovider",
+               *pytest_args)
     if unit == PYTEST_NO_TESTS:
         print("pytest collected no unit tests: that is a failure here", flush=True)
     if unit != 0:
