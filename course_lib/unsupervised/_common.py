@@ -163,6 +163,22 @@ def dataset_n_features(dataset):
     return int(n_features)
 
 
+def dataset_float_dtype(dataset):
+    """``tf.float64`` for a dataset of float64 samples, else ``tf.float32``."""
+    spec = dataset.element_spec
+    spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+    return tf.float64 if spec.dtype == tf.float64 else tf.float32
+
+
+def check_stream_features(estimator, dataset, first_call):
+    """Set ``estimator.n_features_in_`` from ``dataset``, or check it on later calls."""
+    n_features = dataset_n_features(dataset)
+    if not first_call and n_features != estimator.n_features_in_:
+        raise ValueError(f"X has {n_features} features, but {type(estimator).__name__} is "
+                         f"expecting {estimator.n_features_in_} features as input.")
+    estimator.n_features_in_ = n_features
+
+
 def iter_batches(data, batch_size, dtype):
     """Yield float tensors of shape (batch, n_features) from an array or a dataset.
 

@@ -25,6 +25,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from course_lib.unsupervised._common import (
     block_rows,
     check_params,
+    check_stream_features,
+    dataset_float_dtype,
     dataset_n_features,
     is_dataset,
     iter_batches,
@@ -322,7 +324,7 @@ default="k-means++"
         call :meth:`predict` batch by batch.
         """
         self.n_features_in_ = dataset_n_features(dataset)
-        dtype = self._dataset_dtype(dataset)
+        dtype = dataset_float_dtype(dataset)
         batch_size = self.batch_size or _DEFAULT_STREAM_BATCH
         first = next(iter_batches(dataset, batch_size, dtype), None)
         if first is None:
@@ -370,12 +372,6 @@ default="k-means++"
             inertia += float(batch_inertia)
         return counts, inertia
 
-    @staticmethod
-    def _dataset_dtype(dataset):
-        spec = dataset.element_spec
-        spec = spec[0] if isinstance(spec, (tuple, list)) else spec
-        return tf.float64 if spec.dtype == tf.float64 else tf.float32
-
     def _warn_if_clusters_lost(self, n_distinct):
         if n_distinct < self.n_clusters:
             warnings.warn(
@@ -403,13 +399,9 @@ default="k-means++"
         if first_call:
             self._validate_params()
         if is_dataset(X):
-            n_features = dataset_n_features(X)
-            if not first_call and n_features != self.n_features_in_:
-                raise ValueError(f"X has {n_features} features, but KMeans is expecting "
-                                 f"{self.n_features_in_} features as input.")
-            self.n_features_in_ = n_features
+            check_stream_features(self, X, first_call)
             batches = iter_batches(X, self.batch_size or _DEFAULT_STREAM_BATCH,
-                                   self._dataset_dtype(X) if first_call
+                                   dataset_float_dtype(X) if first_call
                                    else tf.as_dtype(self.cluster_centers_.dtype))
             for batch in batches:
                 self._minibatch_step(batch)

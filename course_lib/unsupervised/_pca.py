@@ -20,7 +20,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from course_lib.unsupervised._common import (
     check_params,
-    dataset_n_features,
+    check_stream_features,
+    dataset_float_dtype,
     is_dataset,
     iter_batches,
 )
@@ -317,13 +318,8 @@ class PCA(TransformerMixin, BaseEstimator):
         if first_call:
             self._validate_params()
         if is_dataset(X):
-            n_features = dataset_n_features(X)
-            if not first_call and n_features != self.n_features_in_:
-                raise ValueError(f"X has {n_features} features, but PCA is expecting "
-                                 f"{self.n_features_in_} features as input.")
-            self.n_features_in_ = n_features
-            spec = X.element_spec[0] if isinstance(X.element_spec, tuple) else X.element_spec
-            dtype = np.float64 if spec.dtype == tf.float64 else np.float32
+            check_stream_features(self, X, first_call)
+            dtype = dataset_float_dtype(X).as_numpy_dtype
             batches = iter_batches(X, self.batch_size or _DEFAULT_STREAM_BATCH, tf.float64)
         else:
             X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first_call)
