@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from _bad_input import assert_rejects_unfitted_and_nonfinite
 from sklearn import linear_model
 from sklearn.datasets import load_diabetes
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import ConvergenceWarning
 
 from course_lib.supervised import LinearRegression, SigmoidRegression, sigmoid_loss_gradient
 
@@ -110,17 +111,7 @@ def test_linear_rejects_bad_parameters(params, match):
 def test_regressors_reject_bad_input(estimator):
     X = np.random.default_rng(0).standard_normal((20, 3))
     y = np.linspace(0.1, 0.9, 20)
-    with pytest.raises(NotFittedError):
-        estimator.predict(X)
-    bad = X.copy()
-    bad[0, 0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        estimator.fit(bad, y)
-    bad[0, 0] = np.inf
-    with pytest.raises(ValueError, match="infinity"):
-        estimator.fit(bad, y)
-    with pytest.raises(ValueError, match="Expected 2D array"):
-        estimator.fit(X[:, 0], y)
+    assert_rejects_unfitted_and_nonfinite(estimator, X, y)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         estimator.fit(X, y[:-1])
     with pytest.raises(ValueError, match="0 sample"):

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from _bad_input import assert_rejects_unfitted_and_nonfinite
 from sklearn import svm
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine, make_moons
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -89,17 +90,7 @@ def test_svc_rejects_bad_parameters(params, match):
 @pytest.mark.parametrize("estimator", [SVC(), LogisticRegression()], ids=["svc", "logistic"])
 def test_classifiers_reject_bad_input(estimator):
     X, y = DATASETS["moons"]()
-    with pytest.raises(NotFittedError):
-        estimator.predict(X)
-    bad = X.copy()
-    bad[3, 1] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        estimator.fit(bad, y)
-    bad[3, 1] = np.inf
-    with pytest.raises(ValueError, match="infinity"):
-        estimator.fit(bad, y)
-    with pytest.raises(ValueError, match="Expected 2D array"):
-        estimator.fit(X[:, 0], y)
+    assert_rejects_unfitted_and_nonfinite(estimator, X, y)
     with pytest.raises(ValueError, match="0 sample"):
         estimator.fit(X[:0], y[:0])
     with pytest.raises(ValueError, match="at least 2 classes"):
