@@ -1,14 +1,17 @@
 """CycleGAN: losses against hand computation, shapes, image pool, training, saving, metrics."""
 
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _two_cpus import run_on_two_cpus
 
 from course_lib import config
 from course_lib.datasets import grey_to_rgb, load_digit_domains, load_mnist
 from course_lib.generative import SampleGrid, scale_images
 from course_lib.generative._cyclegan import (
+    ContrastView,
     CycleGAN,
     ImagePool,
     build_cyclegan,
@@ -122,6 +125,42 @@ def test_generators_keep_size_and_range(builder):
     assert float(tf.reduce_max(tf.abs(output))) <= 1.0
 
 
+@pytest.mark.parametrize("height, width", [(4, 5), (3, 3)], ids=["even-pixels", "odd-pixels"])
+def test_contrast_view_matches_numpy(height, width):
+    images = np.random.default_rng(3).uniform(-1, 1, size=(2, height, width, 3))
+    images = images.astype(np.float32)
+    median = np.median(images.reshape(2, -1, 3), axis=1)[:, None, None, :]
+    expected = np.concatenate([images, np.abs(images - median)], axis=-1)
+    np.testing.assert_allclose(ContrastView()(images).numpy(), expected, atol=1e-6)
+
+
+def test_contrast_view_is_polarity_free():
+    # A bright digit on black and the same digit dark on white give the same contrast channels.
+    digit = np.zeros((1, 6, 6, 1), np.float32)
+    digit[0, 1:5, 2:4] = 1.0
+    dark_background = 2.0 * digit - 1.0
+    view = ContrastView()
+    np.testing.assert_allclose(view(dark_background).numpy()[..., 1:],
+                               view(-dark_background).numpy()[..., 1:])
+
+
+def test_contrast_view_rejects_images_of_unknown_shape():
+    with pytest.raises(ValueError, match="fixed shape"):
+        ContrastView().build((None, 28, 28))
+    with pytest.raises(ValueError, match="fixed shape"):
+        ContrastView().build((None, None, None, 3))
+
+
+def test_contrast_input_only_in_f():
+    model = _tiny_model()
+    assert "contrast_view" in [layer.name for layer in model.generator_f.layers]
+    assert "contrast_view" not in [layer.name for layer in model.generator_g.layers]
+    plain = _tiny_model(contrast_input=False)
+    assert "contrast_view" not in [layer.name for layer in plain.generator_f.layers]
+    stem = model.generator_f.get_layer("stem_conv")
+    assert stem.kernel.shape[2] == 2 * SHAPE[-1]  # raw and contrast channels
+
+
 def test_patch_discriminator_scores_a_grid_of_patches():
     scores = build_patch_discriminator(SHAPE, width=4)(_batch(0))
     assert scores.shape == (8, 7, 7, 1)
@@ -158,12 +197,13 @@ def test_grey_and_colour_domains_without_identity_loss():
 @pytest.mark.parametrize("kwargs, message", [
     ({"semantic_weight": 1.0}, "needs a classifier"),
     ({"cycle_weight": -1.0}, "cycle_weight"),
+    ({"y_cycle_weight": float("inf")}, "y_cycle_weight"),
     ({"identity_weight": float("nan")}, "identity_weight"),
     ({"generator": "vgg"}, "resnet' or 'unet"),
     ({"pool_size": -1}, "pool_size"),
     ({"semantic_mode": "y"}, "semantic_mode"),
-], ids=["semantic-without-classifier", "negative-cycle", "nan-identity", "unknown-generator",
-        "negative-pool", "unknown-semantic-mode"])
+], ids=["semantic-without-classifier", "negative-cycle", "inf-y-cycle", "nan-identity",
+        "unknown-generator", "negative-pool", "unknown-semantic-mode"])
 def test_bad_parameters_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _tiny_model(**kwargs)
@@ -227,11 +267,23 @@ def test_train_step_reports_finite_losses():
 
 
 def test_total_loss_is_the_weighted_sum():
-    model = _tiny_model(cycle_weight=7.0, identity_weight=0.5)
+    model = _tiny_model(cycle_weight=7.0, y_cycle_weight=None, identity_weight=0.5)
     total, terms, _, _ = model._generator_losses(tf.constant(_batch(1)), tf.constant(_batch(2)))
     expected = (terms["g_loss"] + terms["f_loss"] + 7.0 * terms["cycle_loss"]
                 + 0.5 * terms["identity_loss"])
     np.testing.assert_allclose(float(total), float(expected), rtol=1e-6)
+
+
+def test_y_cycle_weight_scales_only_the_y_cycle():
+    x, y = tf.constant(_batch(1)), tf.constant(_batch(2))
+    model = _tiny_model(cycle_weight=7.0, y_cycle_weight=2.0, identity_weight=0.5)
+    total, terms, fake_x, fake_y = model._generator_losses(x, y)
+    cycle_x = cycle_consistency_loss(x, model.generator_f(fake_y))
+    cycle_y = cycle_consistency_loss(y, model.generator_g(fake_x))
+    np.testing.assert_allclose(float(terms["cycle_loss"]), float(cycle_x + cycle_y), rtol=1e-5)
+    expected = (terms["g_loss"] + terms["f_loss"] + 7.0 * cycle_x + 2.0 * cycle_y
+                + 0.5 * terms["identity_loss"])
+    np.testing.assert_allclose(float(total), float(expected), rtol=1e-5)
 
 
 def test_a_few_steps_lower_the_cycle_loss_on_a_fixed_batch():
@@ -288,13 +340,14 @@ def test_sample_grid_needs_images():
 
 
 def test_save_load_round_trip(tmp_path):
-    model = _compiled(_tiny_model(cycle_weight=5.0, pool_size=8))
+    model = _compiled(_tiny_model(cycle_weight=5.0, y_cycle_weight=2.0, pool_size=8))
     model.fit(_dataset(), epochs=1, verbose=0)
     path = tmp_path / "cyclegan.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, CycleGAN)
-    assert loaded.cycle_weight == 5.0 and loaded.pool_size == 8
+    assert loaded.cycle_weight == 5.0 and loaded.y_cycle_weight == 2.0 and loaded.pool_size == 8
+    assert isinstance(loaded.generator_f.get_layer("contrast_view"), ContrastView)
     x, y = _batch(5, 4), _batch(6, 4)
     np.testing.assert_array_equal(loaded.x_to_y(x), model.x_to_y(x))
     np.testing.assert_array_equal(loaded.y_to_x(y), model.y_to_x(y))
@@ -326,6 +379,35 @@ def test_backup_and_restore_resumes_to_the_uninterrupted_result(tmp_path):
     assert int(resumed.generator_optimizer.iterations.numpy()) == 6
     x = _batch(7, 4)
     np.testing.assert_allclose(resumed.x_to_y(x), reference.x_to_y(x), atol=1e-5)
+
+
+_MIRRORED_CHECK = """
+    from course_lib.generative import build_cyclegan
+    rng = np.random.default_rng(0)
+    x, y = (rng.uniform(-1, 1, (8, 28, 28, 3)).astype(np.float32) for _ in range(2))
+    with strategy.scope():
+        model = build_cyclegan((28, 28, 3), generator_width=4, n_residual_blocks=1,
+                               discriminator_width=4, pool_size=4, seed=0)
+        model.compile(keras.optimizers.Adam(2e-4, beta_1=0.5),
+                      keras.optimizers.Adam(2e-4, beta_1=0.5))
+    before = [w.numpy().copy() for w in model.generator_f.weights]
+    # one step of batch 8, split 4 + 4 over the replicas
+    history = model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(8), epochs=1,
+                        verbose=0)
+    after = [w.numpy() for w in model.generator_f.weights]
+    print("RESULT" + json.dumps({
+        "replicas": strategy.num_replicas_in_sync,
+        "changed": sum(not np.array_equal(a, b) for a, b in zip(before, after)),
+        "finite": bool(all(np.isfinite(v).all() for v in history.history.values())),
+        "iterations": int(model.generator_optimizer.iterations.numpy())}))
+"""
+
+
+def test_mirrored_strategy_on_two_logical_cpus_trains_one_step():
+    result = run_on_two_cpus(_MIRRORED_CHECK)
+    assert result == {"replicas": 2, "changed": result["changed"], "finite": True,
+                      "iterations": 1}
+    assert result["changed"] > 0
 
 
 # --- metrics ---------------------------------------------------------------------------------

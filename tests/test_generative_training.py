@@ -1,15 +1,11 @@
 """Training machinery shared by the generative models: data pipelines, SampleGrid, saving,
 resuming with BackupAndRestore, mixed precision and MirroredStrategy."""
 
-import json
-import pathlib
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
 import pytest
+from _two_cpus import run_on_two_cpus
 
 from course_lib import config
 from course_lib.generative import (
@@ -24,8 +20,6 @@ from course_lib.generative import (
     image_dataset,
     scale_images,
 )
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _images(n=24, seed=0):
@@ -222,17 +216,8 @@ def test_mixed_float16_policy_trains_with_float32_outputs(make_model):
     assert model.generate(3).dtype == np.float32
 
 
-_MIRRORED_SCRIPT = textwrap.dedent("""
-    import json, sys
-    import course_lib
-    import keras, numpy as np, tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from course_lib import config
+_MIRRORED_CHECK = """
     from course_lib import generative as g
-    config.set_seed(0)
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     images = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
     out = {"replicas": strategy.num_replicas_in_sync}
     with strategy.scope():
@@ -254,17 +239,11 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
     out["finite"] = bool(all(np.isfinite(v).all() for h in (h1, h2) for v in h.history.values()))
     out["iterations"] = [int(opt.iterations.numpy()) for opt in (gan.d_optimizer, vae.optimizer)]
     print("RESULT" + json.dumps(out))
-""")
+"""
 
 
 def test_mirrored_strategy_on_two_logical_cpus_builds_and_trains():
-    # Logical devices must be configured before TensorFlow initialises its devices, which
-    # this test process has done already: run the check in a fresh interpreter.
-    completed = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], capture_output=True,
-                               text=True, cwd=REPO, timeout=300)
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT")]
-    assert completed.returncode == 0 and lines, completed.stderr[-3000:]
-    result = json.loads(lines[-1][len("RESULT"):])
+    result = run_on_two_cpus(_MIRRORED_CHECK)
     assert result["replicas"] == 2
     assert result["finite"]
     assert result["iterations"] == [6, 6]  # 3 steps per epoch, 2 epochs

@@ -6,6 +6,7 @@ saves to and loads from the ``.keras`` format, and trains under ``tf.distribute`
 
 from course_lib.generative._callbacks import SampleGrid
 from course_lib.generative._cyclegan import (
+    ContrastView,
     CycleGAN,
     ImagePool,
     build_cyclegan,
@@ -37,6 +38,7 @@ from course_lib.generative._vae import (
 )
 
 __all__ = [
+    "ContrastView",
     "CycleGAN",
     "ImagePool",
     "build_cyclegan",

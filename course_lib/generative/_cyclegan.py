@@ -5,11 +5,14 @@ discriminators ``D_X`` and ``D_Y`` judge whether each small patch of an image lo
 generators minimise
 
     L = L_adv(G, D_Y) + L_adv(F, D_X)
-        + cycle_weight * (E|F(G(x)) - x|_1 + E|G(F(y)) - y|_1)
+        + cycle_weight * E|F(G(x)) - x|_1 + y_cycle_weight * E|G(F(y)) - y|_1
         + identity_weight * (E|G(y) - y|_1 + E|F(x) - x|_1)
         [+ semantic_weight * L_sem]
 
-with least-squares adversarial losses (Mao et al. 2017). The optional semantic-consistency term
+with least-squares adversarial losses (Mao et al. 2017); ``y_cycle_weight`` defaults to
+``cycle_weight``. :func:`build_cyclegan` can give ``F`` a polarity-free view of its input
+(:class:`ContrastView`), so that dark strokes on a bright background and bright strokes on a
+dark one look alike to it. The optional semantic-consistency term
 (CyCADA, Hoffman et al. 2018) asks a fixed classifier of domain X to give F(y) the class it gives
 y itself, and G(x) the class it gives x. Discriminators are trained on a pool of earlier fakes
 (Shrivastava et al. 2017), which damps oscillation.
@@ -88,6 +91,47 @@ def semantic_consistency_loss(source_probabilities, translated_probabilities, *,
 
 
 # ---------------------------------------------------------------------------------------------
+# Contrast view
+# ---------------------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class ContrastView(layers.Layer):
+    """Append a polarity-free view to images: ``[y, |y - median(y)|]`` along the channels.
+
+    For each image and channel the median over the h * w pixels (the background's level on a
+    digit image) is subtracted and the absolute value taken, so dark strokes on a bright
+    background and bright strokes on a dark one give the same bright-on-black picture. The
+    layer has no weights and does the same in training and inference.
+
+    Input: (n, h, w, c) floats (here in [-1, 1]). Output: (n, h, w, 2c), the input's channels
+    followed by the contrast channels, which lie in [0, 2] for inputs in [-1, 1] (units: the
+    input's). With an even number of pixels the median is the mean of the two middle values,
+    as in ``np.median``.
+    """
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or None in tuple(input_shape[1:]):
+            raise ValueError("ContrastView needs images of a fixed shape (n, h, w, c), got "
+                             f"{tuple(input_shape)}")
+
+    def call(self, images):
+        images = tf.convert_to_tensor(images, dtype=self.compute_dtype)
+        height, width, channels = images.shape[1:]
+        pixels = height * width
+        ordered = tf.sort(tf.reshape(images, (-1, pixels, channels)), axis=1)
+        middle = pixels // 2
+        median = ordered[:, middle]
+        if pixels % 2 == 0:
+            median = 0.5 * (median + ordered[:, middle - 1])
+        contrast = tf.abs(images - median[:, None, None, :])
+        return tf.concat([images, contrast], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (2 * input_shape[-1],)
+
+
+# ---------------------------------------------------------------------------------------------
 # Networks
 # ---------------------------------------------------------------------------------------------
 
@@ -109,7 +153,7 @@ def residual_block(x, filters, name):
 
 
 def build_resnet_generator(image_shape, *, output_channels=None, width=16, n_residual_blocks=3,
-                           name="resnet_generator"):
+                           contrast_input=False, name="resnet_generator"):
     """ResNet generator: 7x7 conv, one stride-2 downsampling, residual blocks, upsampling.
 
     Parameters
@@ -122,6 +166,8 @@ def build_resnet_generator(image_shape, *, output_channels=None, width=16, n_res
         Filters at full resolution; ``2 * width`` at half resolution.
     n_residual_blocks : int, default=3
         Residual blocks at half resolution.
+    contrast_input : bool, default=False
+        Feed the stem ``[image, |image - median|]`` (:class:`ContrastView`), 2c channels.
 
     Returns
     -------
@@ -130,7 +176,8 @@ def build_resnet_generator(image_shape, *, output_channels=None, width=16, n_res
     """
     output_channels = image_shape[-1] if output_channels is None else output_channels
     inputs = keras.Input(shape=image_shape, name="image")
-    x = layers.Conv2D(width, 7, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = ContrastView(name="contrast_view")(inputs) if contrast_input else inputs
+    x = layers.Conv2D(width, 7, padding="same", use_bias=False, name="stem_conv")(x)
     x = layers.ReLU(name="stem_relu")(_instance_norm("stem_norm")(x))
     x = layers.Conv2D(2 * width, 3, strides=2, padding="same", use_bias=False,
                       name="down_conv")(x)
@@ -145,7 +192,8 @@ def build_resnet_generator(image_shape, *, output_channels=None, width=16, n_res
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_unet_generator(image_shape, *, output_channels=None, width=32, name="unet_generator"):
+def build_unet_generator(image_shape, *, output_channels=None, width=32, contrast_input=False,
+                         name="unet_generator"):
     """U-Net generator: two stride-2 stages down and up with skip connections at each scale.
 
     The skips carry the full-resolution layout (where the strokes are) straight to the output,
@@ -159,6 +207,8 @@ def build_unet_generator(image_shape, *, output_channels=None, width=32, name="u
         Output channels; None keeps ``c``.
     width : int, default=32
         Filters at full resolution; ``2 * width`` and ``4 * width`` at 1/2 and 1/4.
+    contrast_input : bool, default=False
+        Feed the first convolution ``[image, |image - median|]`` (:class:`ContrastView`).
 
     Returns
     -------
@@ -167,7 +217,8 @@ def build_unet_generator(image_shape, *, output_channels=None, width=32, name="u
     """
     output_channels = image_shape[-1] if output_channels is None else output_channels
     inputs = keras.Input(shape=image_shape, name="image")
-    full = layers.Conv2D(width, 3, padding="same", use_bias=False, name="enc0_conv")(inputs)
+    x = ContrastView(name="contrast_view")(inputs) if contrast_input else inputs
+    full = layers.Conv2D(width, 3, padding="same", use_bias=False, name="enc0_conv")(x)
     full = layers.LeakyReLU(0.2, name="enc0_relu")(_instance_norm("enc0_norm")(full))
     half = layers.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=False,
                          name="enc1_conv")(full)
@@ -299,7 +350,11 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
     discriminator_x, discriminator_y : keras.Model
         PatchGAN critics of domains X and Y (linear scores).
     cycle_weight : float, default=10.0
-        Weight of each cycle-consistency term.
+        Weight of the cycle-consistency term ``x -> G(x) -> F(G(x))``.
+    y_cycle_weight : float or None, default=None
+        Weight of the term ``y -> F(y) -> G(F(y))``; None uses ``cycle_weight``. A smaller
+        weight lowers the pressure on ``F(y)`` to carry what ``G`` needs to rebuild ``y`` (the
+        colour background) at the expense of the digit.
     identity_weight : float, default=1.0
         Weight of each identity term; 0 turns them off (needed when the domains differ in shape).
     pool_size : int, default=50
@@ -332,15 +387,17 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
     _optimizer_arguments = ("generator_optimizer", "discriminator_optimizer")
 
     def __init__(self, generator_g, generator_f, discriminator_x, discriminator_y, *,
-                 cycle_weight=10.0, identity_weight=1.0, pool_size=50, classifier=None,
-                 semantic_weight=0.0, semantic_mode="both", semantic_confidence=0.0, seed=None,
-                 **kwargs):
+                 cycle_weight=10.0, y_cycle_weight=None, identity_weight=1.0, pool_size=50,
+                 classifier=None, semantic_weight=0.0, semantic_mode="both",
+                 semantic_confidence=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if semantic_mode not in ("both", "x"):
             raise ValueError(f"semantic_mode must be 'both' or 'x', got {semantic_mode!r}")
         if semantic_weight > 0 and classifier is None:
             raise ValueError("semantic_weight > 0 needs a classifier of domain-X images")
-        for name, weight in (("cycle_weight", cycle_weight), ("identity_weight", identity_weight),
+        y_cycle_weight = cycle_weight if y_cycle_weight is None else y_cycle_weight
+        for name, weight in (("cycle_weight", cycle_weight), ("y_cycle_weight", y_cycle_weight),
+                             ("identity_weight", identity_weight),
                              ("semantic_weight", semantic_weight)):
             if not np.isfinite(weight) or weight < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {weight}")
@@ -355,6 +412,7 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
         self.discriminator_x = discriminator_x
         self.discriminator_y = discriminator_y
         self.cycle_weight = float(cycle_weight)
+        self.y_cycle_weight = float(y_cycle_weight)
         self.identity_weight = float(identity_weight)
         self.semantic_weight = float(semantic_weight)
         self.semantic_mode = semantic_mode
@@ -420,6 +478,7 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
             "discriminator_y": serialize(self.discriminator_y),
             "classifier": None if self.classifier is None else serialize(self.classifier),
             "cycle_weight": self.cycle_weight,
+            "y_cycle_weight": self.y_cycle_weight,
             "identity_weight": self.identity_weight,
             "semantic_weight": self.semantic_weight,
             "semantic_mode": self.semantic_mode,
@@ -450,11 +509,12 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
         cycled_x = self.generator_f(fake_y, training=True)
         fake_x = self.generator_f(real_y, training=True)
         cycled_y = self.generator_g(fake_x, training=True)
+        cycle_x = cycle_consistency_loss(real_x, cycled_x)
+        cycle_y = cycle_consistency_loss(real_y, cycled_y)
         terms = {
             "g_loss": lsgan_generator_loss(self.discriminator_y(fake_y, training=True)),
             "f_loss": lsgan_generator_loss(self.discriminator_x(fake_x, training=True)),
-            "cycle_loss": (cycle_consistency_loss(real_x, cycled_x)
-                           + cycle_consistency_loss(real_y, cycled_y)),
+            "cycle_loss": cycle_x + cycle_y,
             "identity_loss": tf.constant(0.0),
             "semantic_loss": tf.constant(0.0),
         }
@@ -470,7 +530,8 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
                 terms["semantic_loss"] += semantic_consistency_loss(
                     self._classify(real_y), self._classify(fake_x),
                     min_confidence=self.semantic_confidence)
-        total = (terms["g_loss"] + terms["f_loss"] + self.cycle_weight * terms["cycle_loss"]
+        total = (terms["g_loss"] + terms["f_loss"] + self.cycle_weight * cycle_x
+                 + self.y_cycle_weight * cycle_y
                  + self.identity_weight * terms["identity_loss"]
                  + self.semantic_weight * terms["semantic_loss"])
         return total, terms, fake_x, fake_y
@@ -549,8 +610,11 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
 
 
 def build_cyclegan(image_shape, *, generator="resnet", generator_width=16, n_residual_blocks=3,
-                   discriminator_width=32, **kwargs):
+                   discriminator_width=32, contrast_input=True, y_cycle_weight=0.3, **kwargs):
     """Build a :class:`CycleGAN` for two domains of shape ``image_shape`` (h, w, c).
+
+    The defaults are the course's recipe for translating colour digits to plain ones; the
+    plain CycleGAN of Zhu et al. is ``contrast_input=False, y_cycle_weight=None``.
 
     Parameters
     ----------
@@ -559,20 +623,28 @@ def build_cyclegan(image_shape, *, generator="resnet", generator_width=16, n_res
         :func:`build_unet_generator` (with ``generator_width``).
     discriminator_width : int, default=32
         Passed to :func:`build_patch_discriminator`.
+    contrast_input : bool, default=True
+        Give ``F: Y -> X`` the polarity-free :class:`ContrastView` of its input as extra
+        channels (``G`` is unchanged).
+    y_cycle_weight : float or None, default=0.3
+        Weight of the cycle ``y -> F(y) -> G(F(y))`` (see :class:`CycleGAN`); None uses
+        ``cycle_weight`` (10 by default) for both cycles.
     **kwargs
         Passed to :class:`CycleGAN` (loss weights, pool size, classifier, seed).
     """
     if generator == "resnet":
-        def make(name):
+        def make(name, contrast):
             return build_resnet_generator(image_shape, width=generator_width,
-                                          n_residual_blocks=n_residual_blocks, name=name)
+                                          n_residual_blocks=n_residual_blocks,
+                                          contrast_input=contrast, name=name)
     elif generator == "unet":
-        def make(name):
-            return build_unet_generator(image_shape, width=generator_width, name=name)
+        def make(name, contrast):
+            return build_unet_generator(image_shape, width=generator_width,
+                                        contrast_input=contrast, name=name)
     else:
         raise ValueError(f"generator must be 'resnet' or 'unet', got {generator!r}")
     return CycleGAN(
-        make("generator_g"), make("generator_f"),
+        make("generator_g", False), make("generator_f", bool(contrast_input)),
         build_patch_discriminator(image_shape, width=discriminator_width, name="discriminator_x"),
         build_patch_discriminator(image_shape, width=discriminator_width, name="discriminator_y"),
-        **kwargs)
+        y_cycle_weight=y_cycle_weight, **kwargs)
