@@ -36,16 +36,16 @@ Timings depend on the machine and on its load (on a shared CPU they vary by 2x o
 runs); compare configurations within one run, and run ``--repeats 3`` for medians.
 """
 
-import argparse
+import argparse  # noqa: I001  (course_lib is imported before TensorFlow, below)
 import os
 import statistics
 import time
 
+import course_lib  # noqa: F401  (first: TensorFlow then starts without its log lines)
 import keras
 import tensorflow as tf
 from sklearn.linear_model import LogisticRegression
 
-import course_lib  # noqa: F401  (quiet TensorFlow import)
 from course_lib import config, generative, metrics
 from course_lib.datasets import grey_to_rgb, load_digit_domains, rgb_to_grey
 

@@ -29,9 +29,10 @@ Everything is measured in this process on the bundled MNIST split (8,000 train /
   in ``benchmarks/cyclegan.py`` (run it directly for those).
 """
 
-import argparse
+import argparse  # noqa: I001  (course_lib is imported before TensorFlow, below)
 import time
 
+import course_lib  # noqa: F401  (first: TensorFlow then starts without its log lines)
 import keras
 import numpy as np
 import tensorflow as tf
