@@ -43,7 +43,6 @@ import time
 
 import course_lib  # noqa: F401  (first: TensorFlow then starts without its log lines)
 import keras
-import tensorflow as tf
 from sklearn.linear_model import LogisticRegression
 
 from course_lib import config, generative, metrics
@@ -170,10 +169,7 @@ def train(name, overrides, domains, judge, arguments, seed):
     model.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
     x_train = generative.scale_images(grey_to_rgb(domains.grey_train))
     y_train = generative.scale_images(domains.colour_train)
-    data = tf.data.Dataset.zip((
-        tf.data.Dataset.from_tensor_slices(x_train).shuffle(len(x_train), seed=seed),
-        tf.data.Dataset.from_tensor_slices(y_train).shuffle(len(y_train), seed=seed + 1),
-    )).batch(32, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    data = generative.unpaired_dataset(x_train, y_train, batch_size=32, seed=seed)
     timer = TimedEvaluation(judge, name, arguments.eval_every, arguments.seconds)
     model.fit(data, epochs=10_000, verbose=0, callbacks=[timer])
     return timer.records

@@ -19,6 +19,7 @@ from course_lib.generative import (
     build_vae_encoder,
     image_dataset,
     scale_images,
+    unpaired_dataset,
 )
 
 
@@ -94,6 +95,44 @@ def test_image_dataset_binarized_values_and_errors():
         image_dataset(_images(8), batch_size=8, binarized=True)
     with pytest.raises(ValueError, match="batch_size"):
         image_dataset(_images(8), batch_size=0)
+
+
+def test_pipelines_switch_off_autotuning():
+    # Autotuning stalled fit for ~9.5 s at the end of most epochs on this project's CPU.
+    x = scale_images(_images(8))
+    for dataset in (image_dataset(_images(8), batch_size=4), unpaired_dataset(x, x, batch_size=4)):
+        assert dataset.options().autotune.enabled is False
+
+
+def test_unpaired_dataset_shuffles_each_domain_on_its_own():
+    # Image i of both domains is the constant i, so a batch pair shows which images met.
+    x = np.broadcast_to(np.arange(12, dtype=np.float32)[:, None, None, None], (12, 4, 4, 3))
+    y = x[:10]
+    dataset = unpaired_dataset(x, y, batch_size=4, seed=3)
+    epochs = [list(dataset.as_numpy_iterator()) for _ in range(2)]
+    assert [len(epoch) for epoch in epochs] == [2, 2]  # min(12, 10) // 4 full batches
+    for epoch in epochs:
+        for x_batch, y_batch in epoch:
+            assert x_batch.shape == y_batch.shape == (4, 4, 4, 3) and x_batch.dtype == np.float32
+    x_ids = [batch[0][:, 0, 0, 0] for batch in epochs[0]]
+    y_ids = [batch[1][:, 0, 0, 0] for batch in epochs[0]]
+    assert len(set(np.concatenate(x_ids))) == 8 and len(set(np.concatenate(y_ids))) == 8
+    assert not np.array_equal(np.concatenate(x_ids), np.concatenate(y_ids))  # not paired
+    assert not np.array_equal(x_ids[0], epochs[1][0][0][:, 0, 0, 0])  # a new order per epoch
+
+
+@pytest.mark.parametrize(("x", "y", "batch_size", "error", "match"), [
+    (np.zeros((8, 4, 4)), np.zeros((8, 4, 4, 1)), 4, ValueError, "x_images must have shape"),
+    (np.zeros((8, 4, 4, 1), np.uint8), np.zeros((8, 4, 4, 1)), 4, TypeError, "float"),
+    (np.zeros((8, 4, 4, 1)), np.zeros((3, 4, 4, 1)), 4, ValueError, "fewer than one batch"),
+    (np.zeros((8, 4, 4, 1)), np.full((8, 4, 4, 1), np.nan), 4, ValueError, "NaN"),
+    (np.zeros((8, 4, 4, 1)), np.zeros((8, 4, 4, 3)), 4, ValueError, "same image shape"),
+    (np.zeros((8, 4, 4, 1)), np.zeros((8, 4, 4, 1)), 0, ValueError, "batch_size"),
+    (np.zeros((0, 4, 4, 1)), np.zeros((8, 4, 4, 1)), 4, ValueError, "fewer than one batch"),
+])
+def test_unpaired_dataset_rejects_bad_input(x, y, batch_size, error, match):
+    with pytest.raises(error, match=match):
+        unpaired_dataset(x, y, batch_size=batch_size)
 
 
 # --- SampleGrid -------------------------------------------------------------------------------

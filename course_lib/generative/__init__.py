@@ -19,7 +19,7 @@ from course_lib.generative._cyclegan import (
     lsgan_generator_loss,
     semantic_consistency_loss,
 )
-from course_lib.generative._data import binarize, image_dataset, scale_images
+from course_lib.generative._data import binarize, image_dataset, scale_images, unpaired_dataset
 from course_lib.generative._dcgan import (
     DCGAN,
     build_dcgan_discriminator,
@@ -66,4 +66,5 @@ __all__ = [
     "minimax_generator_loss",
     "reparameterize",
     "scale_images",
+    "unpaired_dataset",
 ]

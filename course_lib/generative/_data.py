@@ -1,4 +1,10 @@
-"""Image pipelines for the generative models: scaling, binarisation and ``tf.data`` batching."""
+"""Image pipelines for the generative models: scaling, binarisation and ``tf.data`` batching.
+
+The pipelines switch off ``tf.data`` autotuning. With it on (TensorFlow 2.21, this project's
+2-core CPU), deleting the iterator at the end of an epoch blocked ``fit`` for about 9.5 s in most
+epochs of 10 s or more: a DCGAN epoch on 8,000 digits took 20.5 s instead of 11 s. The data sit
+in memory, so a fixed prefetch of two batches loses nothing.
+"""
 
 import numpy as np
 import tensorflow as tf
@@ -72,4 +78,55 @@ def image_dataset(images, *, batch_size, pixel_range="symmetric", binarized=Fals
     if shuffle:
         dataset = dataset.shuffle(len(scaled), seed=seed,
                                   reshuffle_each_iteration=reshuffle_each_iteration)
-    return dataset.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    return _fixed_pipeline(dataset.batch(int(batch_size), drop_remainder=drop_remainder))
+
+
+def unpaired_dataset(x_images, y_images, *, batch_size, seed=0):
+    """A ``tf.data`` pipeline of unpaired batches ``(x, y)`` from two image domains (CycleGAN).
+
+    Each domain is shuffled on its own (seeds ``seed`` and ``seed + 1``, a new order every
+    epoch), so the i-th images of a batch are not pairs. An epoch has
+    ``min(len(x_images), len(y_images)) // batch_size`` full batches.
+
+    Parameters
+    ----------
+    x_images, y_images : array-like of float, shape (n_x, h, w, c) and (n_y, h, w, c)
+        Already scaled images, e.g. in [-1, 1] from :func:`scale_images`.
+    batch_size : int
+    seed : int, default=0
+
+    Returns
+    -------
+    tf.data.Dataset
+        Pairs of float32 batches, each (batch_size, h, w, c).
+    """
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    domains = []
+    for name, images in (("x_images", x_images), ("y_images", y_images)):
+        images = np.asarray(images)
+        if images.ndim != 4:
+            raise ValueError(f"{name} must have shape (n, h, w, c), got {images.shape}")
+        if not np.issubdtype(images.dtype, np.floating):
+            raise TypeError(f"{name} must be float images (scale uint8 with scale_images), "
+                            f"got dtype {images.dtype}")
+        if len(images) < int(batch_size):
+            raise ValueError(f"{name} has {len(images)} images, fewer than one batch of "
+                             f"{batch_size}")
+        if not np.all(np.isfinite(images)):
+            raise ValueError(f"{name} contains NaN or inf")
+        domains.append(images.astype(np.float32))
+    if domains[0].shape[1:] != domains[1].shape[1:]:
+        raise ValueError(f"x_images and y_images must have the same image shape, got "
+                         f"{domains[0].shape[1:]} and {domains[1].shape[1:]}")
+    shuffled = [tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed + i)
+                for i, images in enumerate(domains)]
+    return _fixed_pipeline(tf.data.Dataset.zip(tuple(shuffled))
+                           .batch(int(batch_size), drop_remainder=True))
+
+
+def _fixed_pipeline(batches):
+    """Prefetch two batches with autotuning off (see the module docstring for why)."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return batches.prefetch(2).with_options(options)
