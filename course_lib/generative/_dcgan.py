@@ -113,8 +113,8 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
     Examples
     --------
     >>> gan = DCGAN(build_dcgan_generator(64), build_dcgan_discriminator())  # doctest: +SKIP
-    >>> gan.compile(d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
-    ...             g_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5))  # doctest: +SKIP
+    >>> gan.compile(d_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5),
+    ...             g_optimizer=keras.optimizers.Adam(1.6e-3, beta_1=0.5))  # doctest: +SKIP
     >>> gan.fit(image_dataset(x_train, batch_size=64), epochs=10)  # doctest: +SKIP
     """
 
