@@ -75,8 +75,11 @@ def run_tests(pytest_args):
 
 
 def build_book():
-    """Execute every chapter and build the HTML book, Sphinx warnings as errors."""
+    """Execute every chapter (two at a time) and build the HTML book, Sphinx warnings as errors."""
     shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)
+    code = run(venv_python(), ROOT / "tools" / "execute_chapters.py")
+    if code != 0:
+        return code
     jupyter_book = VENV / ("Scripts" if os.name == "nt" else "bin") / "jupyter-book"
     code = run(jupyter_book, "build", ".", "--all", "-W", "-n", "--keep-going")
     if code != 0:

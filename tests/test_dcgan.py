@@ -32,6 +32,15 @@ def _small_gan(latent_dim=8, seed=0, learning_rate=2e-4):
     return gan
 
 
+def test_compile_defaults_to_the_measured_adam_pair():
+    gan = DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8))
+    gan.compile(jit_compile=False)
+    for optimizer, learning_rate in ((gan.d_optimizer, 4e-4), (gan.g_optimizer, 1.6e-3)):
+        assert isinstance(optimizer, keras.optimizers.Adam)
+        np.testing.assert_allclose(float(optimizer.learning_rate), learning_rate, rtol=1e-6)
+        assert optimizer.beta_1 == 0.5
+
+
 def test_discriminator_loss_is_binary_cross_entropy():
     expected = (-np.mean(np.log(_sigmoid(REAL_LOGITS)))
                 - np.mean(np.log(1.0 - _sigmoid(FAKE_LOGITS))))

@@ -113,8 +113,7 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
     Examples
     --------
     >>> gan = DCGAN(build_dcgan_generator(64), build_dcgan_discriminator())  # doctest: +SKIP
-    >>> gan.compile(d_optimizer=keras.optimizers.Adam(4e-4, beta_1=0.5),
-    ...             g_optimizer=keras.optimizers.Adam(1.6e-3, beta_1=0.5))  # doctest: +SKIP
+    >>> gan.compile()  # doctest: +SKIP
     >>> gan.fit(image_dataset(x_train, batch_size=64), epochs=10)  # doctest: +SKIP
     """
 
@@ -139,18 +138,24 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker,
                 self.real_score_tracker, self.fake_score_tracker]
 
-    def compile(self, d_optimizer, g_optimizer, *, jit_compile=None, **kwargs):
+    def compile(self, d_optimizer=None, g_optimizer=None, *, jit_compile=None, **kwargs):
         """Set one optimizer per network (built now, wrapped for mixed precision if needed).
 
-        ``jit_compile=None`` uses :func:`course_lib.config.jit_compile` (XLA on GPU only).
+        None means Adam with beta_1 0.5 at 4e-4 for the discriminator and 1.6e-3 for the
+        generator: on the bundled 8,000 digits (12 epochs, batch 64) this pair reached
+        classifier-FID 16.3 and 22.3 in two seeds, against 48.0 and 48.6 with both at the DCGAN
+        paper's 2e-4. ``jit_compile=None`` uses :func:`course_lib.config.jit_compile` (XLA on GPU
+        only).
         """
         if jit_compile is None:
             jit_compile = config.jit_compile()
         super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
         self.d_optimizer = _steps.prepare_optimizer(
-            d_optimizer, self.discriminator.trainable_variables, self.dtype_policy)
+            d_optimizer or keras.optimizers.Adam(4e-4, beta_1=0.5),
+            self.discriminator.trainable_variables, self.dtype_policy)
         self.g_optimizer = _steps.prepare_optimizer(
-            g_optimizer, self.generator.trainable_variables, self.dtype_policy)
+            g_optimizer or keras.optimizers.Adam(1.6e-3, beta_1=0.5),
+            self.generator.trainable_variables, self.dtype_policy)
         self._compile_settings = {"jit_compile": jit_compile, **kwargs}
 
     def call(self, latent, training=False):
