@@ -1,5 +1,6 @@
 """Checks of the book's structure: table of contents, notebooks, exercises, errata."""
 
+import importlib.util
 import json
 import pathlib
 import re
@@ -56,6 +57,21 @@ def test_every_page_under_book_is_in_the_toc():
     pages = {str(p.relative_to(ROOT)) for p in BOOK.rglob("*")
              if p.suffix in (".md", ".ipynb") and ".ipynb_checkpoints" not in p.parts}
     assert pages - in_toc == set()
+
+
+def test_the_book_build_reads_what_execute_chapters_caches():
+    spec = importlib.util.spec_from_file_location("execute_chapters",
+                                                  ROOT / "tools" / "execute_chapters.py")
+    execute_chapters = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(execute_chapters)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["execute"]["execute_notebooks"] == "cache"
+    # no cache path set: myst-nb then uses _build/.jupyter_cache, where the script writes
+    assert not config["execute"].get("cache")
+    assert execute_chapters.CACHE == ROOT / "_build" / ".jupyter_cache"
+    assert execute_chapters.chapters() == NOTEBOOKS
+    # the page's ".ipynb" download button links to the copied source notebook
+    assert config["sphinx"]["config"].get("html_copy_source", True)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
