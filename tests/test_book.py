@@ -70,7 +70,11 @@ def test_the_book_build_reads_what_execute_chapters_caches():
     assert not config["execute"].get("cache")
     assert execute_chapters.CACHE == ROOT / "_build" / ".jupyter_cache"
     assert execute_chapters.chapters() == NOTEBOOKS
-    # the page's ".ipynb" download button links to the copied source notebook
+
+
+def test_the_download_button_has_a_source_notebook_to_link_to():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    # the page's ".ipynb" button links into _sources/, which Sphinx fills only with this on
     assert config["sphinx"]["config"].get("html_copy_source", True)
 
 
