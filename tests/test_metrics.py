@@ -83,6 +83,19 @@ def test_shipped_classifier_is_accurate_and_small(mnist):
     assert np.mean(probabilities.argmax(axis=1) == y_test) > 0.98
 
 
+def test_classifier_builder_takes_colour_input_with_the_same_layers():
+    grey = metrics.build_mnist_classifier()
+    colour = metrics.build_mnist_classifier((28, 28, 3))
+    assert grey.input_shape == (None, 28, 28, 1) and colour.input_shape == (None, 28, 28, 3)
+    assert colour.output_shape == (None, 10)
+    grey_shapes = [tuple(w.shape) for w in grey.weights]
+    colour_shapes = [tuple(w.shape) for w in colour.weights]
+    assert colour_shapes[0] == (3, 3, 3, 32) and grey_shapes[0] == (3, 3, 1, 32)
+    assert colour_shapes[1:] == grey_shapes[1:]
+    shipped = metrics.load_mnist_classifier()
+    assert [tuple(w.shape) for w in shipped.weights] == grey_shapes
+
+
 def test_classifier_accepts_uint8_and_both_float_layouts(mnist):
     _, (x_test, _) = mnist
     unit = x_test[:20].astype(np.float32) / 255.0

@@ -19,13 +19,15 @@ FEATURE_LAYER = "features"
 _BATCH_SIZE = 500
 
 
-def build_mnist_classifier():
-    """Return the untrained classifier: (n, 28, 28, 1) float32 in [0, 1] -> (n, 10) probabilities.
+def build_mnist_classifier(image_shape=IMAGE_SHAPE):
+    """Untrained classifier: (n, *image_shape) float32 in [0, 1] -> (n, 10) probabilities.
 
+    ``image_shape`` is (28, 28, 1) for the metrics' classifier; (28, 28, 3) gives the same network
+    for colour digits (``benchmarks/cyclegan_schedule.py`` trains one as a supervised ceiling).
     Three conv blocks (32, 64, 64 filters, 3x3, ReLU, 2x2 max-pooling), a 128-unit ReLU layer
     named ``"features"``, dropout and a float32 softmax over the 10 digits.
     """
-    inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
+    inputs = keras.Input(shape=image_shape, name="image")
     x = inputs
     for filters in (32, 64, 64):
         x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
