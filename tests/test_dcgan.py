@@ -73,6 +73,20 @@ def test_builders_produce_the_expected_shapes_and_ranges(image_shape):
     assert discriminator(images).shape == (3, 1)
 
 
+def test_generator_refine_layer_is_one_3x3_convolution_at_half_size():
+    with_layer = build_dcgan_generator(16, (28, 28, 1), filters=8)
+    without_layer = build_dcgan_generator(16, (28, 28, 1), filters=8, refine_layer=False)
+    convolutions = [layer for layer in with_layer.layers
+                    if type(layer) is keras.layers.Conv2D]
+    assert [layer.kernel.shape for layer in convolutions] == [(3, 3, 8, 8)]
+    assert convolutions[0].output.shape == (None, 14, 14, 8)
+    assert not any(type(layer) is keras.layers.Conv2D for layer in without_layer.layers)
+    # the 3x3 kernel (no bias) and its batch normalisation's 4 vectors (scale, offset, moving
+    # mean and variance) of 8 values each
+    assert with_layer.count_params() - without_layer.count_params() == 9 * 8 * 8 + 4 * 8
+    assert without_layer(tf.zeros((2, 16))).shape == (2, 28, 28, 1)
+
+
 @pytest.mark.parametrize("bad_shape", [(30, 28, 1), (28, 28), (27, 27, 1)])
 def test_builders_reject_sizes_not_divisible_by_four(bad_shape):
     with pytest.raises(ValueError, match="divisible by 4"):
