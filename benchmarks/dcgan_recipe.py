@@ -8,7 +8,8 @@ Run by hand (about 2.5 minutes of CPU per variant and seed)::
 Each variant trains on the bundled 8,000 training digits (batch 64) from ``config.set_seed(seed)``;
 after every 4th epoch it prints the training seconds so far (evaluation excluded), the
 classifier-FID of 2,000 samples (``gan.generate(2000, seed=1)``) against the 2,000 test digits,
-and the rarest class's share of the samples. The variants:
+and the rarest class's share of the samples (``gan_quality`` of ``benchmarks/generative.py``).
+The variants:
 
 - ``course``: ``build_dcgan_generator(64)``, ``build_dcgan_discriminator()`` and
   ``DCGAN.compile``'s default Adam rates (D 4e-4, G 1.6e-3, beta_1 0.5), as in the chapter;
@@ -25,8 +26,8 @@ import keras
 
 from course_lib import config, generative, metrics
 from course_lib.datasets import load_mnist
+from generative import N_EVAL, gan_quality
 
-N_EVAL = 2_000
 EVALUATE_EVERY = 4
 VARIANTS = ("course", "no-refine-layer", "paper-rates")
 
@@ -55,7 +56,7 @@ def main(argv=None):
     print(config.device_report())
 
     (x_train, _), (x_test, _) = load_mnist()
-    real_features = metrics.classifier_features(x_test[:N_EVAL])
+    evaluate = gan_quality(metrics.classifier_features(x_test[:N_EVAL]))
     for variant in args.variants:
         for seed in args.seeds:
             gan = build_variant(variant, seed)
@@ -67,10 +68,7 @@ def main(argv=None):
                 gan.fit(data, epochs=1, verbose=0)
                 trained += time.perf_counter() - start
                 if epoch % EVALUATE_EVERY == 0 or epoch == args.epochs:
-                    samples = (gan.generate(N_EVAL, seed=1) + 1.0) / 2.0
-                    fid = metrics.frechet_distance(metrics.classifier_features(samples),
-                                                   real_features)
-                    rarest = metrics.class_histogram(samples).min()
+                    fid, rarest = evaluate(gan)
                     print(f"{variant:16s} seed {seed}  epoch {epoch:3d}  {trained:6.1f} s  "
                           f"FID {fid:7.2f}  rarest class {rarest:.3f}", flush=True)
 
