@@ -8,6 +8,7 @@ import tensorflow as tf
 from course_lib import config
 from course_lib.generative import (
     DCGAN,
+    _steps,
     build_dcgan_discriminator,
     build_dcgan_generator,
     discriminator_loss,
@@ -108,6 +109,38 @@ def test_train_step_reports_losses_and_updates_both_networks():
     assert all(not np.array_equal(a, b.numpy())
                for a, b in zip(d_before, gan.discriminator.trainable_weights, strict=True))
     assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 1
+
+
+def test_train_step_is_one_discriminator_then_one_generator_update_on_the_same_fakes():
+    # With plain SGD each update is -rate * gradient, so the step can be replayed by hand:
+    # D descends its loss on G(z); G then descends -log D(G(z)) through the updated D.
+    config.set_seed(0)
+    rate, real = 0.05, tf.random.uniform((6, 28, 28, 1), -1, 1, seed=3)
+    gan = DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8), seed=4)
+    gan.compile(d_optimizer=keras.optimizers.SGD(rate), g_optimizer=keras.optimizers.SGD(rate))
+    generator, discriminator = (keras.models.clone_model(gan.generator),
+                                keras.models.clone_model(gan.discriminator))
+    generator.set_weights(gan.generator.get_weights())
+    discriminator.set_weights(gan.discriminator.get_weights())
+    noise = tf.random.stateless_normal((6, 8), _steps.step_seeds(4, 0, 1)[0])
+
+    gan.train_step(real)
+
+    def sgd(model, loss_of):
+        with tf.GradientTape() as tape:
+            loss = loss_of()
+        for variable, grad in zip(model.trainable_variables,
+                                  tape.gradient(loss, model.trainable_variables), strict=True):
+            variable.assign_sub(rate * grad)
+
+    fake = generator(noise, training=True)
+    sgd(discriminator, lambda: discriminator_loss(discriminator(real, training=True),
+                                                  discriminator(fake, training=True)))
+    sgd(generator, lambda: generator_loss(discriminator(generator(noise, training=True),
+                                                        training=True)))
+    for ours, replay in ((gan.discriminator, discriminator), (gan.generator, generator)):
+        for a, b in zip(ours.trainable_weights, replay.trainable_weights, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
 
 
 def test_discriminator_learns_to_separate_a_fixed_real_batch():

@@ -169,6 +169,12 @@ def test_sigmoid_reaches_stationary_point(loss, seed):
     assert model.score(X, y) > 0.9
 
 
+def test_sigmoid_warns_when_stopped_early():
+    X, y = _sigmoid_data(3)
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        SigmoidRegression(max_iter=3).fit(X, y)
+
+
 def test_sigmoid_cross_entropy_matches_sklearn_logistic_on_hard_labels():
     # With 0/1 targets, unpenalised cross-entropy is logistic regression without penalty.
     X, y = _sigmoid_data(2)
