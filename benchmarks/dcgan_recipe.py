@@ -3,17 +3,20 @@
 Run by hand (about 2.5 minutes of CPU per variant and seed)::
 
     COURSE_PROFILE=fast .venv/bin/python benchmarks/dcgan_recipe.py [--epochs 11]
-        [--seeds 0 1] [--variants course no-refine-layer paper-rates two-pass]
+        [--seeds 0 1] [--variants course no-average no-refine-layer paper-rates two-pass]
+        [--evaluate-every 4]
 
 Each variant trains on the bundled 8,000 training digits (batch 64) from ``config.set_seed(seed)``
 for the chapter's number of epochs (``config.budget("dcgan_epochs")`` unless ``--epochs``);
-after every 4th and the last epoch it prints the training seconds so far (evaluation excluded),
-the classifier-FID of 2,000 samples (``gan.generate(2000, seed=1)``) against the 2,000 test
-digits, and the rarest class's share of the samples (``gan_quality`` of
+after every 4th epoch (``--evaluate-every``) and the last it prints the training seconds so far
+(evaluation excluded), the classifier-FID of 2,000 samples (``gan.generate(2000, seed=1)``)
+against the 2,000 test digits, and the rarest class's share of the samples (``gan_quality`` of
 ``benchmarks/generative.py``). The variants:
 
-- ``course``: ``build_dcgan_generator(64)``, ``build_dcgan_discriminator()`` and
-  ``DCGAN.compile``'s default Adam rates (D 4e-4, G 1.6e-3, beta_1 0.5), as in the chapter;
+- ``course``: ``build_dcgan_generator(64)``, ``build_dcgan_discriminator()``, ``DCGAN``'s
+  averaged generator (``ema_momentum=0.999``) and ``DCGAN.compile``'s default Adam rates
+  (D 4e-4, G 1.6e-3, beta_1 0.5), as in the chapter;
+- ``no-average``: the same, sampling from the current generator (``ema_momentum=None``);
 - ``no-refine-layer``: the same without the generator's 3x3 convolution
   (``refine_layer=False``);
 - ``paper-rates``: the course networks with the DCGAN paper's Adam 2e-4 for both networks;
@@ -33,8 +36,7 @@ from course_lib.datasets import load_mnist
 from course_lib.generative import _steps
 from generative import N_EVAL, gan_quality
 
-EVALUATE_EVERY = 4
-VARIANTS = ("course", "no-refine-layer", "paper-rates", "two-pass")
+VARIANTS = ("course", "no-average", "no-refine-layer", "paper-rates", "two-pass")
 
 
 class TwoPassDCGAN(generative.DCGAN):
@@ -55,6 +57,7 @@ class TwoPassDCGAN(generative.DCGAN):
             g_loss = generative.generator_loss(
                 self.discriminator(self.generator(g_noise, training=True), training=True))
         _steps.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+        self._update_average()
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
@@ -66,7 +69,8 @@ def build_variant(variant, seed):
     generator = generative.build_dcgan_generator(
         64, (28, 28, 1), refine_layer=variant != "no-refine-layer")
     model_class = TwoPassDCGAN if variant == "two-pass" else generative.DCGAN
-    gan = model_class(generator, generative.build_dcgan_discriminator((28, 28, 1)), seed=seed)
+    gan = model_class(generator, generative.build_dcgan_discriminator((28, 28, 1)), seed=seed,
+                      ema_momentum=None if variant == "no-average" else 0.999)
     if variant == "paper-rates":
         gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
                     g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
@@ -80,6 +84,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=config.budget("dcgan_epochs"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--evaluate-every", type=int, default=4)
     args = parser.parse_args(argv)
     print(config.device_report())
 
@@ -95,7 +100,7 @@ def main(argv=None):
                 start = time.perf_counter()
                 gan.fit(data, epochs=1, verbose=0)
                 trained += time.perf_counter() - start
-                if epoch % EVALUATE_EVERY == 0 or epoch == args.epochs:
+                if epoch % args.evaluate_every == 0 or epoch == args.epochs:
                     fid, rarest = evaluate(gan)
                     print(f"{variant:16s} seed {seed}  epoch {epoch:3d}  {trained:6.1f} s  "
                           f"FID {fid:7.2f}  rarest class {rarest:.3f}", flush=True)

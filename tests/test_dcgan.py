@@ -143,6 +143,55 @@ def test_train_step_is_one_discriminator_then_one_generator_update_on_the_same_f
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
 
 
+def test_averaged_generator_is_the_warmed_up_exponential_moving_average():
+    # a_t = m_t a_(t-1) + (1 - m_t) w_t with m_t = min(m, (1 + t) / (10 + t)), over every
+    # weight including the batch-norm statistics, replayed in float64 from the weights.
+    config.set_seed(0)
+    gan = DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8),
+                ema_momentum=0.6)
+    gan.compile(jit_compile=False)
+    average = [w.numpy().astype(np.float64) for w in gan.generator.weights]
+    real = tf.random.uniform((6, 28, 28, 1), -1, 1, seed=2)
+    for step in range(1, 5):  # m_t = 2/11, 3/12, 4/13, then the cap 0.6 from step 16 on
+        gan.train_step(real)
+        m = min(0.6, (1 + step) / (10 + step))
+        current = [w.numpy() for w in gan.generator.weights]
+        average = [m * a + (1 - m) * w for a, w in zip(average, current, strict=True)]
+    averaged = [w.numpy() for w in gan.averaged_generator.weights]
+    for ours, expected in zip(averaged, average, strict=True):
+        np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)
+    # the average lags the generator it follows
+    assert not all(np.array_equal(a, w) for a, w in zip(averaged, current, strict=True))
+
+
+@pytest.mark.parametrize("momentum", [0.999, None])
+def test_samples_come_from_the_averaged_generator_unless_it_is_off(momentum):
+    config.set_seed(0)
+    gan = DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8),
+                ema_momentum=momentum)
+    gan.compile(jit_compile=False)
+    for _ in range(3):
+        gan.train_step(tf.random.uniform((6, 28, 28, 1), -1, 1, seed=5))
+    latent = _steps.fixed_normal((4, 8), 3)
+    sampler = gan.generator if momentum is None else gan.averaged_generator
+    expected = sampler(latent, training=False).numpy()
+    np.testing.assert_allclose(gan.generate_from(latent), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(gan(latent).numpy(), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(gan.sample_grid_images()[0][:1],
+                               sampler(gan._grid_noise[:1], training=False).numpy(), atol=1e-6)
+    current = gan.generator(latent, training=False).numpy()
+    assert (momentum is None) == np.allclose(current, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("momentum, error", [(1.0, ValueError), (0.0, ValueError),
+                                             (-0.5, ValueError), (float("nan"), ValueError),
+                                             ("0.99", TypeError), (True, TypeError)])
+def test_bad_ema_momentum_is_refused(momentum, error):
+    with pytest.raises(error, match="ema_momentum"):
+        DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8),
+              ema_momentum=momentum)
+
+
 def test_discriminator_learns_to_separate_a_fixed_real_batch():
     config.set_seed(0)
     gan = _small_gan(learning_rate=2e-3)

@@ -269,12 +269,17 @@ _MIRRORED_CHECK = """
                     g.build_vae_decoder(2, filters=4, hidden_units=16))
         vae(tf.zeros((1, 28, 28, 1)))
         vae.compile(keras.optimizers.Adam(1e-3))
+    averaged = gan.averaged_generator.weights
     before = [w.numpy().copy() for w in gan.generator.weights + vae.weights]
+    averaged_before = [w.numpy().copy() for w in averaged]
     # 20 images, batch 8: the last batch (4) splits 2 + 2 over the replicas.
     h1 = gan.fit(g.image_dataset(images, batch_size=8), epochs=2, verbose=0)
     h2 = vae.fit(g.image_dataset(images, batch_size=8, pixel_range="unit"), epochs=2, verbose=0)
     after = [w.numpy() for w in gan.generator.weights + vae.weights]
     out["changed"] = sum(not np.array_equal(a, b) for a, b in zip(before, after))
+    out["averaged_changed"] = sum(not np.array_equal(a, b.numpy())
+                                  for a, b in zip(averaged_before, averaged))
+    out["averaged_total"] = len(averaged)
     out["finite"] = bool(all(np.isfinite(v).all() for h in (h1, h2) for v in h.history.values()))
     out["iterations"] = [int(opt.iterations.numpy()) for opt in (gan.d_optimizer, vae.optimizer)]
     print("RESULT" + json.dumps(out))
@@ -287,3 +292,4 @@ def test_mirrored_strategy_on_two_logical_cpus_builds_and_trains():
     assert result["finite"]
     assert result["iterations"] == [6, 6]  # 3 steps per epoch, 2 epochs
     assert result["changed"] > 0
+    assert result["averaged_changed"] == result["averaged_total"]  # every averaged weight moved
