@@ -87,6 +87,15 @@ def test_notebook_is_committed_without_outputs(notebook):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_cells_have_unique_ids(notebook):
+    # nbformat 4.5 requires them; without one, nbformat warns and will later refuse the file
+    ids = [cell.get("id") for cell in _cells(notebook)]
+    assert all(isinstance(i, str) and re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", i) for i in ids), \
+        f"{notebook.name} has a cell without a valid id"
+    assert len(ids) == len(set(ids)), f"{notebook.name} repeats a cell id"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_uses_the_python3_kernel(notebook):
     metadata = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]
     assert metadata["kernelspec"]["name"] == "python3"
