@@ -25,9 +25,9 @@ def _sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
-def _small_gan(latent_dim=8, seed=0, learning_rate=2e-4):
+def _small_gan(latent_dim=8, seed=0, learning_rate=2e-4, ema_momentum=0.999):
     gan = DCGAN(build_dcgan_generator(latent_dim, filters=8),
-                build_dcgan_discriminator(filters=8), seed=seed)
+                build_dcgan_discriminator(filters=8), seed=seed, ema_momentum=ema_momentum)
     gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
                 g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5))
     return gan
@@ -147,14 +147,12 @@ def test_averaged_generator_is_the_warmed_up_exponential_moving_average():
     # a_t = m_t a_(t-1) + (1 - m_t) w_t with m_t = min(m, (1 + t) / (10 + t)), over every
     # weight including the batch-norm statistics, replayed in float64 from the weights.
     config.set_seed(0)
-    gan = DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8),
-                ema_momentum=0.6)
-    gan.compile(jit_compile=False)
+    gan = _small_gan(learning_rate=1e-2, ema_momentum=0.2)  # large steps: m_t matters
     average = [w.numpy().astype(np.float64) for w in gan.generator.weights]
     real = tf.random.uniform((6, 28, 28, 1), -1, 1, seed=2)
-    for step in range(1, 5):  # m_t = 2/11, 3/12, 4/13, then the cap 0.6 from step 16 on
+    for step in range(1, 5):  # m_1 = 2/11 (warm-up), then the cap 0.2 (3/12 > 0.2)
         gan.train_step(real)
-        m = min(0.6, (1 + step) / (10 + step))
+        m = min(0.2, (1 + step) / (10 + step))
         current = [w.numpy() for w in gan.generator.weights]
         average = [m * a + (1 - m) * w for a, w in zip(average, current, strict=True)]
     averaged = [w.numpy() for w in gan.averaged_generator.weights]
@@ -167,9 +165,7 @@ def test_averaged_generator_is_the_warmed_up_exponential_moving_average():
 @pytest.mark.parametrize("momentum", [0.999, None])
 def test_samples_come_from_the_averaged_generator_unless_it_is_off(momentum):
     config.set_seed(0)
-    gan = DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8),
-                ema_momentum=momentum)
-    gan.compile(jit_compile=False)
+    gan = _small_gan(ema_momentum=momentum)
     for _ in range(3):
         gan.train_step(tf.random.uniform((6, 28, 28, 1), -1, 1, seed=5))
     latent = _steps.fixed_normal((4, 8), 3)
@@ -188,8 +184,7 @@ def test_samples_come_from_the_averaged_generator_unless_it_is_off(momentum):
                                              ("0.99", TypeError), (True, TypeError)])
 def test_bad_ema_momentum_is_refused(momentum, error):
     with pytest.raises(error, match="ema_momentum"):
-        DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8),
-              ema_momentum=momentum)
+        _small_gan(ema_momentum=momentum)
 
 
 def test_discriminator_learns_to_separate_a_fixed_real_batch():
