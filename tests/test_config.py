@@ -18,12 +18,23 @@ def test_profile_follows_environment(monkeypatch, requested, expected):
 @pytest.mark.parametrize("requested", ["auto", ""])
 def test_auto_profile_is_fast_without_gpu(monkeypatch, requested):
     monkeypatch.setenv("COURSE_PROFILE", requested)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     assert not tf.config.list_physical_devices("GPU")
+    assert config.profile() == "fast"
+
+
+@pytest.mark.parametrize("mode", ["autograde", "validate"])
+def test_auto_profile_is_grading_under_nbgrader(monkeypatch, mode):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+    assert config.profile() == "grading"
+    monkeypatch.setenv("COURSE_PROFILE", "fast")
     assert config.profile() == "fast"
 
 
 def test_auto_profile_is_full_with_gpu(monkeypatch):
     monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.setattr(config, "_gpus", lambda: ["fake GPU"])
     assert config.profile() == "full"
 
@@ -34,9 +45,10 @@ def test_unknown_profile_is_a_clear_error(monkeypatch):
         config.profile()
 
 
-def test_both_profiles_define_the_same_budgets():
+def test_every_profile_defines_the_same_budgets():
     assert set(config.BUDGETS) == set(config.PROFILES)
-    assert set(config.BUDGETS["fast"]) == set(config.BUDGETS["full"])
+    for name in config.PROFILES:
+        assert set(config.BUDGETS[name]) == set(config.BUDGETS["fast"]), name
 
 
 def test_budget_reads_the_active_profile(monkeypatch):
