@@ -1,13 +1,14 @@
-"""Execute every chapter afresh, several at a time, into Jupyter Book's execution cache.
+"""Fill Jupyter Book's execution cache with every chapter, executed afresh, several at a time.
 
     python tools/execute_chapters.py [--jobs N]
 
 ``python3 dev.py book`` runs this before ``jupyter-book build``; with ``execute_notebooks: cache``
 in ``_config.yml`` the build then takes each chapter's outputs from the cache instead of executing
-the chapters one after another. The old cache is deleted first, so every chapter runs against the
-current ``course_lib`` even when its notebook did not change. Each chapter runs in its own folder,
-with the timeout of ``_config.yml``, and the first failing cell stops the run with its traceback.
-Exit code 0 when every chapter ran, 1 otherwise.
+the chapters one after another. The old cache is deleted first. A chapter that the nbval run of
+``python3 dev.py test`` executed against the current notebook and ``course_lib`` is taken from
+that run (tools/executed_notebooks.py) instead of being executed again; every other chapter runs
+in its own folder, with the timeout of ``_config.yml``, and the first failing cell stops the run
+with its traceback. Exit code 0 when every chapter ran, 1 otherwise.
 """
 
 import argparse
@@ -23,6 +24,9 @@ import yaml
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import executed_notebooks  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CACHE = ROOT / "_build" / ".jupyter_cache"  # where myst-nb looks by default
@@ -57,9 +61,25 @@ def main(argv):
         print("no notebooks under book/", flush=True)
         return 1
     start = time.perf_counter()
-    print(f"executing {len(paths)} chapters, {args.jobs} at a time", flush=True)
+
+    def store(path, notebook, seconds):
+        record = cache.add_nb_to_project(str(path))
+        cache.cache_notebook_bundle(
+            CacheBundleIn(notebook, record.uri, data={"execution_seconds": seconds}),
+            check_validity=False, overwrite=True)
+
+    to_execute = []
+    for path in paths:
+        saved = executed_notebooks.load(path)
+        if saved is None:
+            to_execute.append(path)
+        else:
+            store(path, *saved)
+            print(f"took {path.relative_to(ROOT)} from the nbval run ({saved[1]:.0f} s)",
+                  flush=True)
+    print(f"executing {len(to_execute)} chapters, {args.jobs} at a time", flush=True)
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = {pool.submit(execute, path, timeout): path for path in paths}
+        runs = {pool.submit(execute, path, timeout): path for path in to_execute}
         for done in concurrent.futures.as_completed(runs):
             path = runs[done]
             notebook, seconds, failure = done.result()
@@ -68,10 +88,7 @@ def main(argv):
                 print(f"FAILED {name} after {seconds:.0f} s:\n{failure}", flush=True)
                 pool.shutdown(cancel_futures=True)
                 return 1
-            record = cache.add_nb_to_project(str(path))
-            cache.cache_notebook_bundle(
-                CacheBundleIn(notebook, record.uri, data={"execution_seconds": seconds}),
-                check_validity=False, overwrite=True)
+            store(path, notebook, seconds)
             print(f"executed {name} in {seconds:.0f} s", flush=True)
     print(f"all chapters executed after {time.perf_counter() - start:.0f} s", flush=True)
     return 0
