@@ -2,7 +2,7 @@
 """Set up the course from nothing, then build the book or run the tests.
 
     python3 dev.py book    # build the HTML book into _build/html (executes every chapter)
-    python3 dev.py test    # unit tests of course_lib and the book, then every notebook (nbval)
+    python3 dev.py test    # ruff, unit tests and doctests of course_lib, then every notebook (nbval)
 
 Both commands create ``.venv`` when it is missing and (re)install the package with its ``book``
 and ``dev`` extras when ``pyproject.toml`` changed since the last install; otherwise they start
@@ -58,10 +58,15 @@ def ensure_environment():
 
 
 def run_tests(pytest_args):
-    """Unit tests (tests/conftest.py blocks the network), then every notebook (nbval)."""
+    """Lint, unit tests and docstring examples (tests/conftest.py blocks the network), then
+    every notebook (nbval)."""
     python = venv_python()
-    unit = run(python, "-m", "pytest", "tests", "-n", "2", "-p", "no:cacheprovider",
-               *pytest_args)
+    lint = run(python, "-m", "ruff", "check", ".")
+    if lint != 0:
+        return lint
+    unit = run(python, "-m", "pytest", "tests", "course_lib", "--doctest-modules",
+               "--ignore-glob=*__main__.py", "--durations=20", "-n", "2",
+               "-p", "no:cacheprovider", *pytest_args)
     if unit == PYTEST_NO_TESTS:
         print("pytest collected no unit tests: that is a failure here", flush=True)
     if unit != 0:

@@ -216,8 +216,15 @@ def device_settings():
 
 
 def jit_compile():
-    """Whether Keras models should be compiled with XLA on this machine."""
-    return device_settings().jit_compile
+    """Whether Keras models should be compiled with XLA on this machine.
+
+    The choice of :func:`setup_devices` once it has run; before that, the same rule
+    (``COURSE_XLA``, else on with a GPU only) without configuring anything, so that compiling a
+    model never changes the Keras dtype policy a user has set.
+    """
+    if _settings is not None:
+        return _settings.jit_compile
+    return _resolve_switch("COURSE_XLA", None, bool(_gpus()))
 
 
 def device_report():

@@ -135,3 +135,16 @@ def test_device_report_is_one_line_with_everything(monkeypatch):
     for part in (tf.__version__, keras.__version__, "CPU:0", "profile: fast",
                  "precision: float32", "XLA: off"):
         assert part in report
+
+
+def test_jit_compile_leaves_the_users_dtype_policy_alone(monkeypatch):
+    monkeypatch.setattr(config, "_settings", None)
+    monkeypatch.setenv("COURSE_XLA", "on")
+    before = keras.mixed_precision.global_policy()
+    try:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        assert config.jit_compile() is True
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+        assert config._settings is None
+    finally:
+        keras.mixed_precision.set_global_policy(before)
