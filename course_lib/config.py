@@ -17,8 +17,8 @@ Every training budget (epochs, sample counts, seconds) lives in :data:`BUDGETS`,
 Devices
 -------
 :func:`setup_devices` turns on GPU memory growth and chooses XLA compilation and mixed precision
-per device (on by default on a GPU, off on a CPU, where XLA made Keras training steps slower
-here); ``COURSE_XLA`` and ``COURSE_MIXED_PRECISION`` (``auto``, ``on``, ``off``) override the
+per device (on by default on a GPU, off on a CPU, where XLA made Keras training steps slower);
+``COURSE_XLA`` and ``COURSE_MIXED_PRECISION`` (``auto``, ``on``, ``off``) override the
 choice. :func:`device_report` prints all of this on one line.
 """
 
@@ -46,7 +46,7 @@ BUDGETS = {
         "kmeans_mnist_samples": 5_000,
         "pca_mnist_samples": 8_000,
         # generative models
-        "dcgan_epochs": 11,  # about 140 s of training; the whole GAN chapter under 3 minutes
+        "dcgan_epochs": 11,
         "vae_epochs": 12,
         "vae2d_epochs": 8,
         "cyclegan_epochs": 6,

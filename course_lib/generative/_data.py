@@ -1,9 +1,8 @@
 """Image pipelines for the generative models: scaling, binarisation and ``tf.data`` batching.
 
-The pipelines switch off ``tf.data`` autotuning. With it on (TensorFlow 2.21, this project's
-2-core CPU), deleting the iterator at the end of an epoch blocked ``fit`` for about 9.5 s in most
-epochs of 10 s or more: a DCGAN epoch on 8,000 digits took 20.5 s instead of 11 s. The data sit
-in memory, so a fixed prefetch of two batches loses nothing.
+The pipelines switch off ``tf.data`` autotuning: with it on, deleting the iterator at the end of
+an epoch can block ``fit`` for seconds on a small CPU (see benchmarks/README.md). The data sit in
+memory, so a fixed prefetch of two batches loses nothing.
 """
 
 import numpy as np

@@ -65,9 +65,7 @@ def build_dcgan_generator(latent_dim=64, image_shape=(28, 28, 1), *, filters=64,
     Dense to (h/4, w/4, 2*filters), a 4x4 stride-2 transposed convolution to (h/2, w/2,
     filters), a 3x3 convolution at that size (``refine_layer``), and a 4x4 stride-2 transposed
     convolution to the image; batch normalisation and ReLU after each hidden layer, as in DCGAN.
-    On the bundled MNIST digits the 3x3 layer lowered the classifier-FID after 11 epochs from
-    16.9 and 16.9 to 11.1 and 10.0 in two seeds, for about 20% more time per step
-    (``benchmarks/dcgan_recipe.py``).
+    What the 3x3 layer is worth: ``benchmarks/dcgan_recipe.py`` (variant ``no-refine-layer``).
     """
     height, width, channels = _check_image_shape(image_shape)
     inputs = keras.Input(shape=(int(latent_dim),), name="latent")
@@ -91,9 +89,7 @@ def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=64):
     """Discriminator images (n, h, w, c) in [-1, 1] -> real-vs-fake logits (n, 1), float32.
 
     Two 4x4 stride-2 convolutions with LeakyReLU(0.2) (batch normalisation on the second), a
-    3x3 convolution at h/4 x w/4 (with an earlier, smaller generator it lowered the
-    classifier-FID after 12 epochs on MNIST by 10-20% in two seeds), then a linear unit; no
-    sigmoid, the losses take logits.
+    3x3 convolution at h/4 x w/4, then a linear unit; no sigmoid, the losses take logits.
     """
     image_shape = _check_image_shape(image_shape)
     inputs = keras.Input(shape=image_shape, name="image")
@@ -138,11 +134,8 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
         statistics) become  a <- m_t a + (1 - m_t) w  with  m_t = min(m, (1 + t) / (10 + t)),
         so early steps are not outweighed by the initial weights. ``generate``, ``call`` at
         inference and the sample grid use the average; the discriminator is trained on the
-        current generator. On the bundled digits, after 11 epochs, the average had
-        classifier-FID 11.1 and 10.0 in two seeds against 11.5 and 15.0 for the current
-        generator, and it improved after every epoch, where the current generator's FID rose
-        three times in ten epochs in each seed (``benchmarks/dcgan_recipe.py``). None samples
-        from the current generator.
+        current generator (compared in ``benchmarks/dcgan_recipe.py``, variant ``no-average``).
+        None samples from the current generator.
 
     Examples
     --------
@@ -182,9 +175,8 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
         """Set one optimizer per network (built now, wrapped for mixed precision if needed).
 
         None means Adam with beta_1 0.5 at 4e-4 for the discriminator and 1.6e-3 for the
-        generator: on the bundled 8,000 digits (11 epochs, batch 64, the default networks) this
-        pair reached classifier-FID 11.1 and 10.0 in two seeds, against 41.6 and 39.2 with both
-        at the DCGAN paper's 2e-4 (``benchmarks/dcgan_recipe.py``). ``jit_compile=None`` uses
+        generator (against the DCGAN paper's 2e-4 for both: ``benchmarks/dcgan_recipe.py``,
+        variant ``paper-rates``). ``jit_compile=None`` uses
         :func:`course_lib.config.jit_compile` (XLA on GPU only).
         """
         if jit_compile is None:
@@ -215,9 +207,8 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
     def train_step(self, data):
         # One batch of generated images G(z) serves both updates, as in PyTorch's DCGAN
         # example: the discriminator learns to reject it, then the generator is pushed through
-        # the updated discriminator. Against a second generator pass on fresh noise this took
-        # about 8% less training time for about the same classifier-FID after 11 epochs (11.1
-        # and 10.0 against 10.5 and 11.0 in two seeds; benchmarks/dcgan_recipe.py, two-pass).
+        # the updated discriminator (one generator pass per step; a second pass on fresh noise
+        # is benchmarks/dcgan_recipe.py's variant two-pass).
         real = data[0] if isinstance(data, (tuple, list)) else data
         seed = _steps.step_seeds(self.seed, self.d_optimizer.iterations, 1)[0]
         # the actual batch size: the last batch of an epoch may be smaller
