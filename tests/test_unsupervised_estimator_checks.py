@@ -14,10 +14,6 @@ ESTIMATORS = [
 ]
 
 
-def expected_failed_checks(estimator):
-    return {}
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
