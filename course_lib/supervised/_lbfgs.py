@@ -11,6 +11,28 @@ ARMIJO_C1 = 1e-4
 MAX_HALVINGS = 40
 
 
+def armijo_backtrack(evaluate, x, f, slope, direction, t0):
+    """Halve the step t from ``t0`` until f(x + t d) <= f + c1 t slope (Armijo), at most
+    ``MAX_HALVINGS`` times; graph code for a ``tf.while_loop``.
+
+    ``evaluate`` maps a point (d,) to (value, extra), where extra is whatever the caller needs at
+    the new point (a gradient, logits). ``slope`` is the directional derivative g . d (< 0).
+    Returns (t, value, extra, accepted), accepted False when no halving met the condition.
+    """
+    def too_high(t, f_new, extra, halvings):
+        return tf.logical_and(halvings < MAX_HALVINGS,
+                              tf.logical_not(f_new <= f + ARMIJO_C1 * t * slope))
+
+    def halve(t, f_new, extra, halvings):
+        t = 0.5 * t
+        f_new, extra = evaluate(x + t * direction)
+        return t, f_new, extra, halvings + 1
+
+    f1, extra1 = evaluate(x + t0 * direction)
+    t, f_new, extra, _ = tf.while_loop(too_high, halve, (t0, f1, extra1, tf.constant(0)))
+    return t, f_new, extra, f_new <= f + ARMIJO_C1 * t * slope
+
+
 def _direction(grad, s_hist, y_hist, rho_hist, count, head, memory):
     """Return -H grad, H the L-BFGS inverse-Hessian estimate from the stored (s, y) pairs."""
     q = grad
@@ -71,20 +93,7 @@ def lbfgs_minimize(value_and_gradient, x0, *, max_iter, tol, memory=10):
         # The first step has no curvature information: limit its length to 1.
         t0 = tf.where(first, tf.minimum(tf.constant(1.0, dtype),
                                         1.0 / tf.reduce_sum(tf.abs(g))), tf.constant(1.0, dtype))
-
-        def too_high(t, f_new, g_new, halvings):
-            return tf.logical_and(halvings < MAX_HALVINGS,
-                                  tf.logical_not(f_new <= f + ARMIJO_C1 * t * slope))
-
-        def halve(t, f_new, g_new, halvings):
-            t = 0.5 * t
-            f_new, g_new = value_and_gradient(x + t * direction)
-            return t, f_new, g_new, halvings + 1
-
-        f1, g1 = value_and_gradient(x + t0 * direction)
-        t, f_new, g_new, halvings = tf.while_loop(too_high, halve, (t0, f1, g1, tf.constant(0)))
-        accepted = f_new <= f + ARMIJO_C1 * t * slope
-        return t, f_new, g_new, accepted
+        return armijo_backtrack(value_and_gradient, x, f, slope, direction, t0)
 
     def not_done(x, f, g, s_hist, y_hist, rho_hist, count, head, it, stalled):
         return tf.logical_and(

@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from course_lib.supervised._base import as_tensor, encode_classes, linear_scores, resolve_dtype
-from course_lib.supervised._lbfgs import ARMIJO_C1, MAX_HALVINGS, lbfgs_minimize
+from course_lib.supervised._lbfgs import armijo_backtrack, lbfgs_minimize
 
 # ---------------------------------------------------------------------------------------------
 # Binary: Newton's method (iteratively reweighted least squares) with a Cholesky solve
@@ -70,22 +70,9 @@ def _newton_binary(design, y, penalty, max_iter, tol):
         jitter = eps * (1.0 + tf.reduce_max(tf.linalg.diag_part(hessian)))
         hessian = hessian + jitter * tf.eye(tf.shape(hessian)[0], dtype=hessian.dtype)
         direction = -tf.linalg.cholesky_solve(tf.linalg.cholesky(hessian), grad[:, None])[:, 0]
-        slope = tf.tensordot(grad, direction, 1)
-
-        def too_high(t, f_new, logits_new, halvings):
-            return tf.logical_and(halvings < MAX_HALVINGS,
-                                  tf.logical_not(f_new <= f + ARMIJO_C1 * t * slope))
-
-        def halve(t, f_new, logits_new, halvings):
-            t = 0.5 * t
-            f_new, logits_new = _binary_objective(theta + t * direction, design, y, penalty)
-            return t, f_new, logits_new, halvings + 1
-
-        one = tf.constant(1.0, tf.float64)
-        f1, logits1 = _binary_objective(theta + direction, design, y, penalty)
-        t, f_new, logits_new, _ = tf.while_loop(too_high, halve,
-                                                (one, f1, logits1, tf.constant(0)))
-        accepted = f_new <= f + ARMIJO_C1 * t * slope
+        t, f_new, logits_new, accepted = armijo_backtrack(
+            lambda point: _binary_objective(point, design, y, penalty), theta, f,
+            tf.tensordot(grad, direction, 1), direction, tf.constant(1.0, tf.float64))
         theta = tf.where(accepted, theta + t * direction, theta)
         logits = tf.where(accepted, logits_new, logits)
         f_next = tf.where(accepted, f_new, f)
