@@ -383,7 +383,6 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
     ``total_loss`` (the generators' objective).
     """
 
-    pixel_range = (-1.0, 1.0)
     _optimizer_arguments = ("generator_optimizer", "discriminator_optimizer")
 
     def __init__(self, generator_g, generator_f, discriminator_x, discriminator_y, *,

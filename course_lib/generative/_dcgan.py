@@ -144,7 +144,6 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
     >>> gan.fit(image_dataset(x_train, batch_size=64), epochs=10)  # doctest: +SKIP
     """
 
-    pixel_range = (-1.0, 1.0)
     _optimizer_arguments = ("d_optimizer", "g_optimizer")
 
     def __init__(self, generator, discriminator, *, seed=0, ema_momentum=0.999, **kwargs):

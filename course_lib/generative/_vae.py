@@ -107,7 +107,6 @@ class VAE(_steps.GenerativeTraining, keras.Model):
     and ``kl`` (KL(q(z|x) || p(z))); ``evaluate`` and validation data report the same.
     """
 
-    pixel_range = (0.0, 1.0)
     _optimizer_arguments = ("optimizer",)
 
     def __init__(self, encoder, decoder, *, seed=0, **kwargs):
@@ -179,9 +178,9 @@ class VAE(_steps.GenerativeTraining, keras.Model):
     def encode(self, images):
         """Posterior parameters (z_mean, z_log_var), each float32 (n, latent_dim)."""
         images = np.asarray(images, dtype=np.float32)
-        means = _steps.predict_in_batches(lambda x: self.encoder(x, training=False)[0], images)
-        log_vars = _steps.predict_in_batches(lambda x: self.encoder(x, training=False)[1], images)
-        return means, log_vars
+        both = _steps.predict_in_batches(
+            lambda x: tf.concat(self.encoder(x, training=False), axis=-1), images)
+        return both[:, :self.latent_dim], both[:, self.latent_dim:]
 
     def decode(self, latent):
         """Pixel probabilities (n, h, w, c) in [0, 1] (the Bernoulli means) for latents (n, d)."""
