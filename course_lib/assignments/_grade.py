@@ -63,10 +63,12 @@ def _grade_cells(nb):
     }
 
 
-def _changed_checks(released, submitted):
-    """``{grade_id: status}`` of the released locked check cells the student deleted or edited
-    (nbgrader grades them with the source's cell all the same)."""
+def _changed_checks(released, source, submitted):
+    """``{grade_id: status}`` of the locked check cells the student deleted or edited (nbgrader
+    grades them with the source's cell all the same). A cell is unchanged when it reads as in
+    the release or, for the teacher's own copy, as in the source."""
     found = _grade_cells(submitted)
+    teacher = _grade_cells(source)
     changes = {}
     for grade_id, cell in _grade_cells(released).items():
         meta = nbgrader_meta(cell)
@@ -74,7 +76,8 @@ def _changed_checks(released, submitted):
             continue
         if grade_id not in found:
             changes[grade_id] = "check cell deleted"
-        elif found[grade_id].source.strip() != cell.source.strip():
+        elif found[grade_id].source.strip() not in {
+                cell.source.strip(), teacher[grade_id].source.strip()}:
             changes[grade_id] = "check cell changed"
     return changes
 
@@ -159,7 +162,8 @@ def grade_one(course_dir, student, chapter, limit=SUBMISSION_LIMIT):
     if submitted is None:
         return {}, "not a notebook" if path.exists() else "no notebook"
     released = nbformat.read(course_dir / "release" / chapter / f"{chapter}.ipynb", as_version=4)
-    statuses = _changed_checks(released, submitted)
+    source = nbformat.read(course_dir / "source" / chapter / f"{chapter}.ipynb", as_version=4)
+    statuses = _changed_checks(released, source, submitted)
     status, output = _autograde(course_dir, student, chapter, limit)
     if status == "kernel died":
         # nbgrader drops a submission whose kernel died: replace the cell that killed it
