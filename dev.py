@@ -2,7 +2,7 @@
 """Set up the course from nothing, then build the book or run the tests.
 
     python3 dev.py book    # build the HTML book into _build/html (executes every chapter)
-    python3 dev.py test    # ruff, unit tests and doctests of course_lib, then every notebook (nbval)
+    python3 dev.py test    # ruff, unit tests and doctests, then every notebook (nbval)
 
 Both commands create ``.venv`` when it is missing and (re)install the package with its ``book``
 and ``dev`` extras when ``pyproject.toml`` changed since the last install; otherwise they start
