@@ -195,6 +195,15 @@ def test_grading_gives_each_submission_what_it_earned(toy_course):
         grades = {row["student_id"]: row for row in csv.DictReader(handle)}
     assert {"assignment", "student_id", "score", "max_score"} <= set(grades["teacher"])
     assert float(grades["teacher"]["score"]) == 5.0 and float(grades["张三"]["score"]) == 0.0
+    # a teacher grades the written answer; export (not grade) writes the CSVs again with it
+    with _grade._gradebook(toy_course) as gradebook:
+        written = gradebook.find_grade("toy-2-b", "toy", "toy", "teacher")
+        written.manual_score = 1.0
+        gradebook.db.commit()
+    _grade.export_only(toy_course, log=lambda *_: None)
+    rows = _rows(toy_course)
+    assert earned("teacher", "toy-2-b") == (1.0, "ok")
+    assert earned("teacher", "toy-2-a") == (3.0, "ok")
 
 
 def test_a_flat_folder_from_a_learning_management_system_is_filed(toy_course, tmp_path):

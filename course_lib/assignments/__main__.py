@@ -4,7 +4,7 @@ import argparse
 import sys
 import time
 
-from ._grade import SUBMISSION_LIMIT, grade
+from ._grade import SUBMISSION_LIMIT, export_only, grade
 from ._release import CELL_TIMEOUT, release
 from ._source import AssignmentError
 
@@ -30,12 +30,19 @@ def main(argv=None):
     grd.add_argument("--chapter", help="the chapter the --collected files belong to")
     grd.add_argument("--submission-limit", type=int, default=SUBMISSION_LIMIT,
                      help=f"wall-clock seconds per submission (default {SUBMISSION_LIMIT})")
+    exp = commands.add_parser(
+        "export", help="write the CSVs from the gradebook again without regrading (after "
+        "manual grading; grade would autograde again and discard manual grades)")
+    exp.add_argument("dir", help="course directory written by release")
+    exp.add_argument("--chapters", nargs="+", default=[], metavar="NAME")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
         if args.command == "release":
             released = release(args.dir, args.chapters, args.book, args.cell_timeout)
             print(f"{len(released)} chapter(s) released in {time.perf_counter() - start:.0f} s")
+        elif args.command == "export":
+            export_only(args.dir, args.chapters)
         else:
             if args.chapter and not args.collected:
                 parser.error("--chapter goes with --collected")

@@ -311,3 +311,18 @@ def grade(course_dir, names=(), collected=None, chapter=None, limit=SUBMISSION_L
         f"{len(todo)} submission(s) in {time.perf_counter() - start:.0f} s; "
         f"wrote {course_dir / 'grades.csv'} and {course_dir / 'questions.csv'}")
     return grade_rows, question_rows
+
+
+def export_only(course_dir, names=(), log=print):
+    """Write the two CSVs from the gradebook as it stands, without grading again (after a
+    teacher entered manual grades, which a new autograde run would discard)."""
+    course_dir = Path(course_dir).resolve()
+    known = course_chapters(course_dir)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise AssignmentError(
+            f"unknown chapter(s) {', '.join(unknown)}; released chapters: {', '.join(known)}"
+        )
+    rows = export(course_dir, list(names) or known, {})
+    log(f"wrote {course_dir / 'grades.csv'} and {course_dir / 'questions.csv'}")
+    return rows
