@@ -236,8 +236,8 @@ def test_every_chapter_with_exercises_has_questions():
     with_exercises = {path.stem for path in BOOK.rglob("*.ipynb")
                       if "{exercise}" in path.read_text(encoding="utf-8")}
     missing = with_exercises - set(REAL_CHAPTERS)
-    # chapters still to be converted are listed here until they have questions
-    assert missing <= {"pca", "label_propagation", "learning_paradigms", "future"}, missing
+    # the outlook chapter's exercises are not graded questions yet
+    assert missing <= {"future"}, missing
     assert len(REAL_CHAPTERS) >= 10
 
 
