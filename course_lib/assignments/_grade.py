@@ -280,6 +280,10 @@ def course_chapters(course_dir):
     return sorted(p.name for p in source.iterdir() if (p / f"{p.name}.ipynb").exists())
 
 
+def _check_released(names, known):
+    _check_released(names, known)
+
+
 def grade(course_dir, names=(), collected=None, chapter=None, limit=SUBMISSION_LIMIT, log=print):
     """Grade every submission of the chosen chapters; return (grade rows, question rows)."""
     course_dir = Path(course_dir).resolve()
@@ -290,11 +294,7 @@ def grade(course_dir, names=(), collected=None, chapter=None, limit=SUBMISSION_L
                 f"--collected needs --chapter, one of: {', '.join(known)} (got {chapter!r})"
             )
         collect(course_dir, collected, chapter, log=log)
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise AssignmentError(
-            f"unknown chapter(s) {', '.join(unknown)}; released chapters: {', '.join(known)}"
-        )
+    _check_released(names, known)
     names = list(names) or known
     start = time.perf_counter()
     results = {}
@@ -318,11 +318,7 @@ def export_only(course_dir, names=(), log=print):
     teacher entered manual grades, which a new autograde run would discard)."""
     course_dir = Path(course_dir).resolve()
     known = course_chapters(course_dir)
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise AssignmentError(
-            f"unknown chapter(s) {', '.join(unknown)}; released chapters: {', '.join(known)}"
-        )
+    _check_released(names, known)
     rows = export(course_dir, list(names) or known, {})
     log(f"wrote {course_dir / 'grades.csv'} and {course_dir / 'questions.csv'}")
     return rows

@@ -10,6 +10,8 @@ import nbformat
 from ._source import AssignmentError, chapters, default_book, select, teacher_copy
 
 CELL_TIMEOUT = 300  # seconds per cell: a TensorFlow cell under the grading profile needs far less
+# What the student copy shows in place of a solution: the student replaces it (nbgrader's own
+# convention, so that an unanswered question fails its check cell instead of passing silently).
 CODE_STUB = "# 在这里写你的代码\nraise NotImplementedError()"
 TEXT_STUB = "在这里写下你的答案。"
 
