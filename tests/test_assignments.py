@@ -280,3 +280,10 @@ def test_a_light_real_chapter_gives_full_marks_and_zero(tmp_path):
         assert row["status"] == "ok", (who, question, row["status"])
         expected = float(row["max_points"]) if who == "teacher" else 0.0
         assert float(row["points"] or 0) == expected, (who, question)
+
+
+def test_grading_an_unreleased_chapter_names_the_released_ones(toy_course):
+    with pytest.raises(AssignmentError, match="released chapters: toy"):
+        _grade.export_only(toy_course, ["kmeans"], log=lambda *_: None)
+    with pytest.raises(AssignmentError, match="released chapters: toy"):
+        _grade.grade(toy_course, ["kmeans"], log=lambda *_: None)

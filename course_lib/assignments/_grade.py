@@ -281,7 +281,11 @@ def course_chapters(course_dir):
 
 
 def _check_released(names, known):
-    _check_released(names, known)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise AssignmentError(
+            f"unknown chapter(s) {', '.join(unknown)}; released chapters: {', '.join(known)}"
+        )
 
 
 def grade(course_dir, names=(), collected=None, chapter=None, limit=SUBMISSION_LIMIT, log=print):
