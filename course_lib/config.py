@@ -52,6 +52,8 @@ BUDGETS = {
         "cyclegan_epochs": 6,
         "cyclegan_train_per_domain": 2_000,
         "cyclegan_batch_size": 32,
+        "cyclegan_test_per_domain": None,  # the whole test split
+        "cyclegan_judge_train_samples": None,  # every training digit
         "generative_batch_size": 64,
         # concepts and outlook chapters
         "concepts_generator_steps": 1_500,
@@ -74,6 +76,8 @@ BUDGETS = {
         "cyclegan_epochs": 40,
         "cyclegan_train_per_domain": None,  # half of the training split per domain
         "cyclegan_batch_size": 32,
+        "cyclegan_test_per_domain": None,
+        "cyclegan_judge_train_samples": None,
         "generative_batch_size": 128,
         "concepts_generator_steps": 3_000,
         "concepts_augment_repeats": 5,
@@ -96,6 +100,8 @@ BUDGETS["grading"] = {
     "vae2d_epochs": 1,
     "cyclegan_epochs": 1,
     "cyclegan_train_per_domain": 256,
+    "cyclegan_test_per_domain": 500,
+    "cyclegan_judge_train_samples": 1_000,
     "concepts_generator_steps": 200,
     "concepts_augment_repeats": 1,
     "concepts_augment_epochs": 1,
