@@ -62,6 +62,10 @@ BUDGETS = {
         "outlook_diffusion_steps": 3_000,
         "outlook_autoregressive_steps": 800,
         "workflow_vae_epochs": 5,
+        "diffusion_vae_epochs": 8,
+        "diffusion_toy_epochs": 40,
+        "diffusion_latent_epochs": 40,
+        "diffusion_pixel_steps": 30,
     },
     "full": {
         "mnist_source": "keras",
@@ -85,6 +89,10 @@ BUDGETS = {
         "outlook_diffusion_steps": 10_000,
         "outlook_autoregressive_steps": 2_000,
         "workflow_vae_epochs": 30,
+        "diffusion_vae_epochs": 30,
+        "diffusion_toy_epochs": 100,
+        "diffusion_latent_epochs": 150,
+        "diffusion_pixel_steps": 3_000,
     },
 }
 # Autograding runs a whole chapter per submission: keep the fast data, train only briefly.
@@ -108,6 +116,10 @@ BUDGETS["grading"] = {
     "outlook_diffusion_steps": 300,
     "outlook_autoregressive_steps": 100,
     "workflow_vae_epochs": 1,
+    "diffusion_vae_epochs": 1,
+    "diffusion_toy_epochs": 5,
+    "diffusion_latent_epochs": 3,
+    "diffusion_pixel_steps": 2,
 }
 
 _SWITCH_VALUES = ("auto", "on", "off")
