@@ -33,6 +33,10 @@ SEARCHES = {
     "Lloyd算法": "book/unsupervised/kmeans",
     "主成分分析": "book/unsupervised/pca",
     "标签传播": "book/semi_supervised/label_propagation",
+    "模式崩溃": "book/generation/gan",
+    "隐空间": "book/generation/vae",
+    "重参数化技巧": "book/generation/vae",
+    "循环一致性": "book/generation/cyclegan",
 }
 
 
