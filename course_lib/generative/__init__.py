@@ -1,4 +1,5 @@
-"""Generative models trained with ``model.fit``: DCGAN and VAE, their builders and pipelines.
+"""Generative models trained with ``model.fit``: DCGAN, VAE, CycleGAN, diffusion and flow
+matching, their builders and pipelines.
 
 Every model implements ``sample_grid_images() -> (images, ncols)`` for :class:`SampleGrid`,
 saves to and loads from the ``.keras`` format, and trains under ``tf.distribute`` strategies.
@@ -28,6 +29,13 @@ from course_lib.generative._dcgan import (
     generator_loss,
     minimax_generator_loss,
 )
+from course_lib.generative._denoisers import (
+    SinusoidalEmbedding,
+    build_mlp_denoiser,
+    build_unet_denoiser,
+)
+from course_lib.generative._diffusion import Diffusion, NoiseSchedule, guided_prediction
+from course_lib.generative._flow_matching import FlowMatching, euler_step, heun_step
 from course_lib.generative._vae import (
     VAE,
     bernoulli_nll,
@@ -51,6 +59,15 @@ __all__ = [
     "lsgan_generator_loss",
     "semantic_consistency_loss",
     "DCGAN",
+    "Diffusion",
+    "FlowMatching",
+    "NoiseSchedule",
+    "SinusoidalEmbedding",
+    "build_mlp_denoiser",
+    "build_unet_denoiser",
+    "euler_step",
+    "guided_prediction",
+    "heun_step",
     "SampleGrid",
     "VAE",
     "bernoulli_nll",
