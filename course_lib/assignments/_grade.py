@@ -4,12 +4,13 @@ import csv
 import glob
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import nbformat
 
-from ._release import nbgrader
+from ._release import nbgrader, nbgrader_env
 from ._source import AssignmentError, nbgrader_meta
 
 SUBMISSION_LIMIT = 1800  # wall-clock seconds for one student's chapter, kernel start included
@@ -104,11 +105,28 @@ def _cell_problems(nb):
     return problems
 
 
-def _crash_cell(path, timeout):
-    """Index of the cell whose execution killed the kernel, or None."""
+def _crash_cell(path, timeout, limit=SUBMISSION_LIMIT):
+    """Index of the cell whose execution killed the kernel, or None. Runs in its own process,
+    like nbgrader, so that the grading process itself never talks to a student's kernel."""
+    code = ("import sys; from course_lib.assignments._grade import _find_crash_cell; "
+            "print(_find_crash_cell(sys.argv[1], int(sys.argv[2])))")
+    try:
+        result = subprocess.run([sys.executable, "-c", code, str(path), str(int(timeout))],
+                                capture_output=True, text=True, encoding="utf-8",
+                                errors="replace", timeout=limit, env=nbgrader_env())
+    except subprocess.TimeoutExpired:
+        return None
+    lines = result.stdout.strip().splitlines()
+    return int(lines[-1]) if lines and lines[-1].isdigit() else None
+
+
+def _find_crash_cell(path, timeout):
+    """Execute the notebook at ``path`` cell by cell; the index of the cell whose execution
+    killed the kernel, or None."""
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
+    path = Path(path)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
@@ -147,9 +165,10 @@ def _autograde(course_dir, student, chapter, limit):
     return None, output
 
 
-def grade_one(course_dir, student, chapter, limit=SUBMISSION_LIMIT):
+def grade_one(course_dir, student, chapter, limit=SUBMISSION_LIMIT, log=None):
     """Autograde one submission; return ``{grade_id: status}`` for its questions (all, or
-    the ones with a problem) and a submission-wide status or None."""
+    the ones with a problem) and a submission-wide status or None. ``log`` hears which cell
+    of the submission killed its kernel."""
     course_dir = Path(course_dir)
     path = course_dir / "submitted" / student / chapter / f"{chapter}.ipynb"
     with _gradebook(course_dir) as gb:
@@ -173,10 +192,13 @@ def grade_one(course_dir, student, chapter, limit=SUBMISSION_LIMIT):
         crashed = set()
         try:
             for _ in range(3):
-                index = _crash_cell(path, _cell_timeout(course_dir))
+                index = _crash_cell(path, _cell_timeout(course_dir), limit)
                 if index is None or index in crashed:
                     break
                 crashed.add(index)
+                if log is not None:
+                    log(f"{student} / {chapter}: cell {index} killed the kernel (os._exit, a "
+                        "crash or out of memory); grading again with that cell as an error")
                 nb = nbformat.read(path, as_version=4)
                 nb.cells[index].source = CRASH_STUB
                 nbformat.write(nb, path)
@@ -191,6 +213,16 @@ def grade_one(course_dir, student, chapter, limit=SUBMISSION_LIMIT):
     for grade_id, problem in _cell_problems(nbformat.read(autograded, as_version=4)).items():
         statuses.setdefault(grade_id, problem)
     return statuses, None
+
+
+def _problems(statuses, overall):
+    """What went wrong in one submission, for the log: '' when nothing did."""
+    if overall:
+        return f": {overall}"
+    found = {}
+    for grade_id, status in sorted(statuses.items()):
+        found.setdefault(status, []).append(grade_id)
+    return "".join(f"; {status}: {', '.join(ids)}" for status, ids in found.items())
 
 
 def submissions(course_dir, names):
@@ -305,10 +337,9 @@ def grade(course_dir, names=(), collected=None, chapter=None, limit=SUBMISSION_L
     todo = submissions(course_dir, names)
     for student, name in todo:
         began = time.perf_counter()
-        results[(student, name)] = grade_one(course_dir, student, name, limit)
-        overall = results[(student, name)][1]
+        results[(student, name)] = grade_one(course_dir, student, name, limit, log=log)
         log(f"graded {student} / {name} in {time.perf_counter() - began:.0f} s"
-            + (f": {overall}" if overall else ""))
+            + _problems(*results[(student, name)]))
     grade_rows, question_rows = export(course_dir, names, results)
     students = {s for s, _ in todo}
     log(f"{len(students)} student(s), {len({c for _, c in todo})} chapter(s), "
