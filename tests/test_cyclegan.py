@@ -33,13 +33,6 @@ from course_lib.metrics._label_preservation import (
 
 SHAPE = (28, 28, 3)
 
-# Keras 3.15 turns eager TensorFlow tensors into NumPy with np.array(x, copy=False) when a model
-# runs eagerly; NumPy 2 warns that TensorFlow's __array__ takes no copy argument. Third-party
-# and harmless here (the tests run the tiny models eagerly because that is faster than tracing).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
-
-
 def _tiny_model(**kwargs):
     kwargs.setdefault("seed", 0)
     return build_cyclegan(SHAPE, generator_width=4, n_residual_blocks=1, discriminator_width=4,
