@@ -11,6 +11,8 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from course_lib.datasets._shards import raise_shard_error
+
 # Largest number of entries of one (rows x columns) block of distances held at once
 # (2**22 float64 entries are 32 MiB).
 MAX_BLOCK_ENTRIES = 2**22
@@ -197,7 +199,7 @@ def iter_batches(data, batch_size, dtype):
             spec = spec[0]
         if spec.shape.rank == 1:
             data = data.batch(batch_size)
-        for batch in data:
+        for batch in _raising_shard_errors(data):
             batch = tf.cast(batch, dtype)
             if not bool(tf.reduce_all(tf.math.is_finite(batch))):
                 raise ValueError("Input batch contains NaN or infinity.")
@@ -205,3 +207,17 @@ def iter_batches(data, batch_size, dtype):
         return
     for start in range(0, len(data), batch_size):
         yield tf.convert_to_tensor(data[start:start + batch_size], dtype=dtype)
+
+
+def _raising_shard_errors(dataset):
+    """Iterate ``dataset``; a ShardError raised inside it (by ``read_shards``) comes out as one."""
+    iterator = iter(dataset)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except tf.errors.InvalidArgumentError as error:
+            raise_shard_error(error)
+            raise
+        yield batch
