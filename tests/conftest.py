@@ -14,6 +14,11 @@ import course_lib  # noqa: F401  (imports TensorFlow quietly before any test mod
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "multi_worker: runs a cluster of local worker processes "
+                                       "(tests/test_multi_worker.py); select with -m multi_worker")
+
+
 def pytest_runtest_setup():
     pytest_socket.disable_socket(allow_unix_socket=True)
 

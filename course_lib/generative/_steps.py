@@ -6,7 +6,13 @@
 - Gradients are summed over replicas, so a per-replica mean loss is divided by the number of
   replicas before differentiation (:func:`replica_scaled`).
 - Under the ``mixed_float16`` policy each optimizer is wrapped in a ``LossScaleOptimizer``.
+- Under ``MultiWorkerMirroredStrategy`` the logs of ``train_step``/``test_step`` are returned
+  with shape (1,) (:func:`strategy_logs`): Keras 3 reduces them with
+  ``strategy.reduce("MEAN", value, axis=0)``, which fails on scalars
+  (tensorflow/tensorflow#72388).
 """
+
+import functools
 
 import keras
 import numpy as np
@@ -27,6 +33,26 @@ def replica_scaled(loss):
     """Divide a per-replica mean loss by the number of replicas (gradients are summed)."""
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return loss / tf.cast(replicas, loss.dtype) if replicas > 1 else loss
+
+
+def strategy_logs(logs):
+    """Give every scalar log shape (1,) under a multi-worker strategy; else return ``logs``.
+
+    The metrics are synchronised already, so the mean over replicas Keras then takes is the
+    same value, returned as a scalar.
+    """
+    strategy = tf.distribute.get_strategy()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return logs
+    return {name: tf.reshape(value, (1,)) if value.shape.rank == 0 else value
+            for name, value in logs.items()}
+
+
+def _with_strategy_logs(step):
+    @functools.wraps(step)
+    def wrapped(self, data):
+        return strategy_logs(step(self, data))
+    return wrapped
 
 
 def _scale_factor(optimizer, loss):
@@ -74,6 +100,10 @@ def predict_in_batches(function, inputs, batch_size=500):
 class GenerativeTraining:
     """Mixin for the models' ``fit`` and ``.keras`` saving of a custom ``compile``.
 
+    - ``train_step`` and ``test_step`` defined by a subclass pass their logs through
+      :func:`strategy_logs`, so ``fit`` and ``evaluate`` work under
+      ``MultiWorkerMirroredStrategy``.
+
     - ``fit`` defaults to ``shuffle=False``: the models train on ``tf.data`` pipelines that
       shuffle themselves (:func:`course_lib.generative.image_dataset`), and Keras ignores
       ``shuffle`` for a dataset but warns when it is left at ``True``. Pass ``shuffle=True`` for
@@ -84,6 +114,13 @@ class GenerativeTraining:
     """
 
     _optimizer_arguments = ()
+
+    def __init_subclass__(cls, **kwargs):
+        # Each model's own train_step/test_step returns scalar logs; see strategy_logs.
+        super().__init_subclass__(**kwargs)
+        for name in ("train_step", "test_step"):
+            if name in cls.__dict__:
+                setattr(cls, name, _with_strategy_logs(cls.__dict__[name]))
 
     def fit(self, x=None, *args, shuffle=False, **kwargs):
         return super().fit(x, *args, shuffle=shuffle, **kwargs)
