@@ -20,7 +20,13 @@ from course_lib.trees._params import (
     check_int,
     growth_settings,
 )
-from course_lib.trees._tree import apply_packed, grow_trees, pack, row_statistics
+from course_lib.trees._tree import (
+    apply_packed,
+    descend_packed,
+    grow_trees,
+    pack,
+    row_statistics,
+)
 
 # Trees grown in one batch hold at most this many row statistics (float64 values: 128 MiB).
 _ROW_BUDGET = 1 << 24
@@ -166,7 +172,9 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
         """Mean of the trees' leaf class fractions, shape (n_samples, n_classes)."""
         check_is_fitted(self, "estimators_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return packed_leaf_values(self._packed, self._values, X).mean(axis=1)
+        # the leaves' fractions added tree by tree, as numpy's mean over the trees adds them
+        _, sums = descend_packed(self._packed, X, self._values)
+        return sums / len(self._packed.roots)
 
     def predict(self, X):
         """Class with the highest mean probability, shape (n_samples,)."""

@@ -17,7 +17,9 @@ Nothing loops over samples or thresholds in Python; the Python loop runs over le
 chunks of nodes when one level's histograms would not fit in memory).
 """
 
+import concurrent.futures
 import dataclasses
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -484,9 +486,28 @@ def row_statistics(weight, payload, criterion):
 # --------------------------------------------------------------------------------------------
 # Traversal (prediction)
 # --------------------------------------------------------------------------------------------
+# Rows per traversal block: a block's rows of X, node ids and value sums stay in cache while it
+# walks every tree in turn; inputs of at most _SMALL_BLOCK_ROWS rows use one small block.
+_BLOCK_ROWS = 4096
+_SMALL_BLOCK_ROWS = 256
+# The compiled traversal is specialised to its argument shapes, and compiling it takes seconds:
+# every size is padded to a power of two at least this large, so that one process compiles it for
+# a handful of shapes only (nodes, trees, features, values per node).
+_MIN_PADDED = {"nodes": 1 << 16, "trees": 128, "features": 16, "values": 4}
+
+
 @dataclasses.dataclass(frozen=True)
 class PackedTrees:
-    """Node arrays of several trees concatenated, for traversing them all at once."""
+    """Node arrays of several trees concatenated, for traversing them all at once.
+
+    ``feature``, ``threshold``, ``left`` and ``right`` are the trees' arrays with child ids
+    shifted to global ids. The ``step_*`` arrays are the flat layout the traversal walks: the
+    right child of a split is ``step_left + 1`` (children are stored as consecutive pairs), so
+    one step is ``node = step_left[node] + (x[step_feature[node]] > step_threshold[node])``; a
+    leaf points to itself (threshold ``+inf``, feature 0), so rows that reached a leaf stay there.
+    The ``step_*`` arrays are padded with such self-pointing nodes to a power of two (at least
+    ``_MIN_PADDED["nodes"]``), so that forests of similar size share one compiled traversal.
+    """
 
     feature: np.ndarray
     threshold: np.ndarray
@@ -494,6 +515,14 @@ class PackedTrees:
     right: np.ndarray
     roots: np.ndarray  # (n_trees,) global id of each tree's root
     max_depth: int
+    step_feature: np.ndarray
+    step_threshold: np.ndarray
+    step_left: np.ndarray
+
+
+def _bucket(size, kind):
+    """Smallest power of two >= size and >= ``_MIN_PADDED[kind]``."""
+    return max(_MIN_PADDED[kind], 1 << max(0, int(size) - 1).bit_length())
 
 
 def pack(trees):
@@ -503,50 +532,126 @@ def pack(trees):
     def shifted(children, offset):
         return np.where(children == LEAF, LEAF, children + offset)
 
+    feature = np.concatenate([t.feature for t in trees])
+    threshold = np.concatenate([t.threshold for t in trees])
+    left = np.concatenate([shifted(t.children_left, offset)
+                           for t, offset in zip(trees, offsets, strict=True)])
+    right = np.concatenate([shifted(t.children_right, offset)
+                            for t, offset in zip(trees, offsets, strict=True)])
+    split = left != LEAF
+    if np.any(right[split] != left[split] + 1):
+        raise ValueError("the traversal needs each split's children stored as a consecutive pair "
+                         "(right = left + 1), as grow_trees stores them")
+    n_steps = _bucket(len(feature), "nodes")
+    node = np.arange(n_steps, dtype=np.int32)
+    is_leaf = np.ones(n_steps, bool)
+    is_leaf[:len(feature)] = ~split
     return PackedTrees(
-        feature=np.concatenate([t.feature for t in trees]),
-        threshold=np.concatenate([t.threshold for t in trees]),
-        left=np.concatenate([shifted(t.children_left, offset)
-                             for t, offset in zip(trees, offsets, strict=True)]),
-        right=np.concatenate([shifted(t.children_right, offset)
-                              for t, offset in zip(trees, offsets, strict=True)]),
+        feature=feature,
+        threshold=threshold,
+        left=left,
+        right=right,
         roots=offsets,
         max_depth=max(t.max_depth for t in trees),
+        step_feature=np.where(is_leaf, 0, np.pad(feature, (0, n_steps - len(feature)))).astype(
+            np.int32),
+        step_threshold=np.where(is_leaf, np.inf,
+                                np.pad(threshold, (0, n_steps - len(feature)))),
+        step_left=np.where(is_leaf, node, np.pad(left, (0, n_steps - len(feature)))).astype(
+            np.int32),
     )
 
 
-@tf.function(
-    input_signature=[
-        tf.TensorSpec([None, None], tf.float64),
-        tf.TensorSpec([None], tf.int32),
-        tf.TensorSpec([None], tf.float64),
-        tf.TensorSpec([None], tf.int32),
-        tf.TensorSpec([None], tf.int32),
-        tf.TensorSpec([None], tf.int32),
-        tf.TensorSpec([], tf.int32),
-    ]
-)
-def _descend(X, feature, threshold, left, right, roots, max_depth):
-    """Leaf reached by every sample in every tree, shape (n_samples, n_trees)."""
-    node = tf.tile(roots[None, :], [tf.shape(X)[0], 1])
-    for _ in tf.range(max_depth):
-        node_feature = tf.gather(feature, node)
-        x = tf.gather(X, tf.maximum(node_feature, 0), batch_dims=1)
-        child = tf.where(x <= tf.gather(threshold, node), tf.gather(left, node),
-                         tf.gather(right, node))
-        node = tf.where(node_feature >= 0, child, node)
-    return node
+@tf.function(jit_compile=True, reduce_retracing=True)
+def _descend_block(X, feature, threshold, left, roots, values, n_trees):
+    """Walk one block of rows through every tree, one tree after the other.
+
+    Parameters
+    ----------
+    X : (n_rows, n_features) float64
+    feature, threshold, left : (n_nodes,) the flat layout of :class:`PackedTrees`
+    roots : (n_padded_trees,) int32, the first ``n_trees`` are walked
+    values : (n_nodes, n_values) float64, summed over the trees at each row's leaves
+    n_trees : () int32
+
+    Returns
+    -------
+    leaves : (n_rows, n_padded_trees) int32, global leaf ids (0 for the padding trees)
+    sums : (n_rows, n_values) float64, the leaves' values added tree by tree in tree order
+    """
+    n_rows = tf.shape(X)[0]
+    flat_X = tf.reshape(X, [-1])
+    row_start = tf.range(n_rows) * tf.shape(X)[1]
+
+    def descend_tree(tree, sums, leaves):
+        def step(node, _):
+            x = tf.gather(flat_X, row_start + tf.gather(feature, node))
+            child = tf.gather(left, node) + tf.cast(x > tf.gather(threshold, node), tf.int32)
+            return child, tf.reduce_all(child == node)
+
+        # stop as soon as every row of the block is at a leaf (leaves point to themselves)
+        node, _ = tf.while_loop(lambda node, done: tf.logical_not(done), step,
+                                [tf.fill([n_rows], roots[tree]), tf.constant(False)])
+        return tree + 1, sums + tf.gather(values, node), leaves.write(tree, node)
+
+    _, sums, leaves = tf.while_loop(
+        lambda tree, sums, leaves: tree < n_trees, descend_tree,
+        [tf.constant(0), tf.zeros([n_rows, tf.shape(values)[1]], tf.float64),
+         tf.TensorArray(tf.int32, size=tf.shape(roots)[0], element_shape=[None])])
+    return tf.transpose(leaves.stack()), sums
+
+
+def descend_packed(packed, X, values=None):
+    """Leaves of X in every packed tree, and optionally the sum of their values over the trees.
+
+    Rows are walked in blocks of ``_BLOCK_ROWS`` (or one block of ``_SMALL_BLOCK_ROWS``); the
+    blocks after the first run on a thread pool, one thread per CPU core. Every array is padded
+    (see ``_MIN_PADDED``) so that few shapes are compiled.
+
+    Parameters
+    ----------
+    packed : PackedTrees
+    X : ndarray of shape (n_samples, n_features), finite
+    values : ndarray of shape (n_nodes_total, n_values), optional
+        Node values in packed (global) node order.
+
+    Returns
+    -------
+    leaves : ndarray of shape (n_samples, n_trees), int32, global leaf ids
+    sums : ndarray of shape (n_samples, n_values), float64 (n_values = 0 without ``values``)
+        ``values[leaves].sum(axis=1)`` with the trees added in order.
+    """
+    n_samples, n_features = X.shape
+    n_trees = len(packed.roots)
+    n_steps = len(packed.step_feature)
+    values = np.zeros((n_steps, 0)) if values is None else np.asarray(values, np.float64)
+    n_values = values.shape[1]
+    if n_samples == 0:
+        return np.zeros((0, n_trees), np.int32), np.zeros((0, n_values))
+    values = np.pad(values, ((0, n_steps - len(values)),
+                             (0, _bucket(n_values, "values") - n_values)))
+    roots = np.pad(packed.roots, (0, _bucket(n_trees, "trees") - n_trees))
+    arrays = [tf.constant(a, dtype) for a, dtype in (
+        (packed.step_feature, tf.int32), (packed.step_threshold, tf.float64),
+        (packed.step_left, tf.int32), (roots, tf.int32), (values, tf.float64),
+        (n_trees, tf.int32))]
+    block = _SMALL_BLOCK_ROWS if n_samples <= _SMALL_BLOCK_ROWS else _BLOCK_ROWS
+    n_blocks = -(-n_samples // block)
+    X = np.pad(np.asarray(X, np.float64), ((0, n_blocks * block - n_samples),
+                                           (0, _bucket(n_features, "features") - n_features)))
+
+    def run(start):
+        leaves, sums = _descend_block(tf.constant(X[start:start + block]), *arrays)
+        return leaves.numpy()[:, :n_trees], sums.numpy()[:, :n_values]
+
+    starts = range(0, len(X), block)
+    outputs = [run(starts[0])]  # compiles the traversal for these shapes once, if needed
+    if n_blocks > 1:
+        with concurrent.futures.ThreadPoolExecutor(min(n_blocks - 1, os.cpu_count() or 1)) as pool:
+            outputs += pool.map(run, starts[1:])
+    return tuple(np.concatenate([o[i] for o in outputs])[:n_samples] for i in range(2))
 
 
 def apply_packed(packed, X):
     """Global leaf ids of X (n_samples, n_features) in each packed tree, (n_samples, n_trees)."""
-    n_trees = len(packed.roots)
-    rows_per_call = max(1, (1 << 22) // n_trees)
-    arrays = [tf.constant(a, dtype) for a, dtype in (
-        (packed.feature, tf.int32), (packed.threshold, tf.float64), (packed.left, tf.int32),
-        (packed.right, tf.int32), (packed.roots, tf.int32))]
-    depth = tf.constant(packed.max_depth, tf.int32)
-    return np.concatenate([
-        _descend(tf.constant(X[start:start + rows_per_call], tf.float64), *arrays, depth).numpy()
-        for start in range(0, max(len(X), 1), rows_per_call)
-    ])
+    return descend_packed(packed, X)[0]
