@@ -606,7 +606,8 @@ class Diffusion(_DenoisingModel):
             Guidance weight w of :func:`guided_prediction` (needs ``labels``); 0 is plain
             conditional sampling.
         seed : int, default=0
-            The same seed gives the same samples (DDIM: the start noise is all the randomness).
+            The same seed gives the same samples (DDIM: the start noise is all the randomness;
+            DDPM's step noise also depends on ``jit_compile``, as XLA draws other numbers).
         use_ema : bool, default=True
             Sample with the EMA weights (if the model keeps them).
         eta : float or None
