@@ -62,10 +62,10 @@ BUDGETS = {
         "outlook_diffusion_steps": 3_000,
         "outlook_autoregressive_steps": 800,
         "workflow_vae_epochs": 5,
-        "diffusion_vae_epochs": 8,
-        "diffusion_toy_epochs": 40,
-        "diffusion_latent_epochs": 40,
-        "diffusion_pixel_steps": 30,
+        "diffusion_vae_epochs": 6,
+        "diffusion_toy_epochs": 12,
+        "diffusion_latent_epochs": 15,
+        "diffusion_pixel_steps": 10,
     },
     "full": {
         "mnist_source": "keras",
@@ -117,8 +117,8 @@ BUDGETS["grading"] = {
     "outlook_autoregressive_steps": 100,
     "workflow_vae_epochs": 1,
     "diffusion_vae_epochs": 1,
-    "diffusion_toy_epochs": 5,
-    "diffusion_latent_epochs": 3,
+    "diffusion_toy_epochs": 2,
+    "diffusion_latent_epochs": 2,
     "diffusion_pixel_steps": 2,
 }
 
