@@ -7,7 +7,8 @@ ways to fit:
 - ``fit(X)`` with an array: the whole Lloyd loop runs in one ``tf.function`` (no Python per
   iteration); distances come in blocks of rows so memory stays bounded for large inputs;
 - ``fit(dataset)`` with a ``tf.data.Dataset``: exact Lloyd iterations, each one pass over the
-  dataset, holding one batch at a time (for data that does not fit in memory);
+  dataset, holding one batch at a time (for data that does not fit in memory, for example
+  shards on disk streamed by ``course_lib.datasets.read_shards``);
 - ``partial_fit(batch)``: mini-batch updates, each centre the running mean of the samples
   assigned to it (Sculley 2010).
 """

@@ -216,7 +216,8 @@ class PCA(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or tf.data.Dataset
-            A dataset is streamed batch by batch (as :meth:`partial_fit` does).
+            A dataset is streamed batch by batch (as :meth:`partial_fit` does), for example
+            shards on disk from ``course_lib.datasets.read_shards``.
         y : ignored
 
         Returns
