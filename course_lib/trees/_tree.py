@@ -502,11 +502,17 @@ class PackedTrees:
 
     ``feature``, ``threshold``, ``left`` and ``right`` are the trees' arrays with child ids
     shifted to global ids. The ``step_*`` arrays are the flat layout the traversal walks: the
-    right child of a split is ``step_left + 1`` (children are stored as consecutive pairs), so
-    one step is ``node = step_left[node] + (x[step_feature[node]] > step_threshold[node])``; a
-    leaf points to itself (threshold ``+inf``, feature 0), so rows that reached a leaf stay there.
-    The ``step_*`` arrays are padded with such self-pointing nodes to a power of two (at least
-    ``_MIN_PADDED["nodes"]``), so that forests of similar size share one compiled traversal.
+    right child of a split is its left child + 1 (children are stored as consecutive pairs), and
+    ``step_code = left << step_shift | feature`` holds both in one integer, so one step is two
+    gathers from the node arrays::
+
+        code = step_code[node]
+        node = (code >> step_shift) + (x[code & mask] > step_threshold[node])
+
+    A leaf points to itself (threshold ``+inf``, feature 0), so rows that reached a leaf stay
+    there. The ``step_*`` arrays are padded with such self-pointing nodes to a power of two (at
+    least ``_MIN_PADDED["nodes"]``), so that forests of similar size share one compiled
+    traversal.
     """
 
     feature: np.ndarray
@@ -515,9 +521,9 @@ class PackedTrees:
     right: np.ndarray
     roots: np.ndarray  # (n_trees,) global id of each tree's root
     max_depth: int
-    step_feature: np.ndarray
+    step_code: np.ndarray  # int32, or int64 where left << step_shift would overflow int32
     step_threshold: np.ndarray
-    step_left: np.ndarray
+    step_shift: int
 
 
 def _bucket(size, kind):
@@ -543,9 +549,13 @@ def pack(trees):
         raise ValueError("the traversal needs each split's children stored as a consecutive pair "
                          "(right = left + 1), as grow_trees stores them")
     n_steps = _bucket(len(feature), "nodes")
-    node = np.arange(n_steps, dtype=np.int32)
+    n_real = len(feature)
     is_leaf = np.ones(n_steps, bool)
-    is_leaf[:len(feature)] = ~split
+    is_leaf[:n_real] = ~split
+    step_left = np.where(is_leaf, np.arange(n_steps), np.pad(left, (0, n_steps - n_real)))
+    step_feature = np.where(is_leaf, 0, np.pad(feature, (0, n_steps - n_real))).astype(np.int64)
+    shift = max(1, int(feature.max(initial=0)).bit_length())
+    code = step_left.astype(np.int64) << shift | step_feature
     return PackedTrees(
         feature=feature,
         threshold=threshold,
@@ -553,24 +563,21 @@ def pack(trees):
         right=right,
         roots=offsets,
         max_depth=max(t.max_depth for t in trees),
-        step_feature=np.where(is_leaf, 0, np.pad(feature, (0, n_steps - len(feature)))).astype(
-            np.int32),
-        step_threshold=np.where(is_leaf, np.inf,
-                                np.pad(threshold, (0, n_steps - len(feature)))),
-        step_left=np.where(is_leaf, node, np.pad(left, (0, n_steps - len(feature)))).astype(
-            np.int32),
+        step_code=code.astype(np.int32) if code.max() < 2**31 else code,
+        step_threshold=np.where(is_leaf, np.inf, np.pad(threshold, (0, n_steps - n_real))),
+        step_shift=shift,
     )
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
-def _descend_block(X, feature, threshold, left, roots, values, n_trees):
+def _descend_block(X, code, threshold, shift, roots, values, n_trees):
     """Walk one block of rows through every tree, one tree after the other.
 
     Parameters
     ----------
     X : (n_rows, n_features) float64
-    feature, threshold, left : (n_nodes,) the flat layout of :class:`PackedTrees`
-    roots : (n_padded_trees,) int32, the first ``n_trees`` are walked
+    code, threshold : (n_nodes,) and shift : (), the flat layout of :class:`PackedTrees`
+    roots : (n_padded_trees,) of the dtype of ``code``; the first ``n_trees`` are walked
     values : (n_nodes, n_values) float64, summed over the trees at each row's leaves
     n_trees : () int32
 
@@ -582,17 +589,21 @@ def _descend_block(X, feature, threshold, left, roots, values, n_trees):
     n_rows = tf.shape(X)[0]
     flat_X = tf.reshape(X, [-1])
     row_start = tf.range(n_rows) * tf.shape(X)[1]
+    mask = tf.bitwise.left_shift(tf.ones([], code.dtype), shift) - 1
 
     def descend_tree(tree, sums, leaves):
         def step(node, _):
-            x = tf.gather(flat_X, row_start + tf.gather(feature, node))
-            child = tf.gather(left, node) + tf.cast(x > tf.gather(threshold, node), tf.int32)
+            node_code = tf.gather(code, node)
+            x = tf.gather(flat_X, row_start + tf.cast(node_code & mask, tf.int32))
+            child = (tf.bitwise.right_shift(node_code, shift)
+                     + tf.cast(x > tf.gather(threshold, node), code.dtype))
             return child, tf.reduce_all(child == node)
 
         # stop as soon as every row of the block is at a leaf (leaves point to themselves)
         node, _ = tf.while_loop(lambda node, done: tf.logical_not(done), step,
                                 [tf.fill([n_rows], roots[tree]), tf.constant(False)])
-        return tree + 1, sums + tf.gather(values, node), leaves.write(tree, node)
+        leaves = leaves.write(tree, tf.cast(node, tf.int32))
+        return tree + 1, sums + tf.gather(values, node), leaves
 
     _, sums, leaves = tf.while_loop(
         lambda tree, sums, leaves: tree < n_trees, descend_tree,
@@ -623,7 +634,7 @@ def descend_packed(packed, X, values=None):
     """
     n_samples, n_features = X.shape
     n_trees = len(packed.roots)
-    n_steps = len(packed.step_feature)
+    n_steps = len(packed.step_code)
     values = np.zeros((n_steps, 0)) if values is None else np.asarray(values, np.float64)
     n_values = values.shape[1]
     if n_samples == 0:
@@ -631,9 +642,10 @@ def descend_packed(packed, X, values=None):
     values = np.pad(values, ((0, n_steps - len(values)),
                              (0, _bucket(n_values, "values") - n_values)))
     roots = np.pad(packed.roots, (0, _bucket(n_trees, "trees") - n_trees))
+    code_dtype = tf.as_dtype(packed.step_code.dtype)
     arrays = [tf.constant(a, dtype) for a, dtype in (
-        (packed.step_feature, tf.int32), (packed.step_threshold, tf.float64),
-        (packed.step_left, tf.int32), (roots, tf.int32), (values, tf.float64),
+        (packed.step_code, code_dtype), (packed.step_threshold, tf.float64),
+        (packed.step_shift, code_dtype), (roots, code_dtype), (values, tf.float64),
         (n_trees, tf.int32))]
     block = _SMALL_BLOCK_ROWS if n_samples <= _SMALL_BLOCK_ROWS else _BLOCK_ROWS
     n_blocks = -(-n_samples // block)
