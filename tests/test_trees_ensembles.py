@@ -52,6 +52,33 @@ def test_forest_averages_its_trees():
     np.testing.assert_array_equal(leaves[:, 3], forest.estimators_[3].apply(X))
 
 
+
+def test_forest_prediction_over_several_row_blocks_matches_a_per_tree_walk():
+    """More rows than one traversal block (blocks run on threads): every tree's leaves equal a
+    one-sample-at-a-time walk, and the probabilities are numpy's mean of the leaf values."""
+    X, y = datasets.make_classification(9000, 6, n_informative=4, n_classes=3,
+                                        random_state=0)
+    forest = RandomForestClassifier(4, min_samples_leaf=5, random_state=0).fit(X[:3000],
+                                                                               y[:3000])
+    X_new = np.vstack([X[3000:], [[1e300, -1e300, 0.0, 0.0, 0.0, 0.0]]])
+    leaves = forest.apply(X_new)
+    for t, estimator in enumerate(forest.estimators_):
+        tree = estimator.tree_
+        expected = np.zeros(len(X_new), np.int64)
+        active = np.arange(len(X_new))
+        while len(active):  # vectorised over samples, one level at a time
+            node = expected[active]
+            go_left = X_new[active, tree.feature[node]] <= tree.threshold[node]
+            expected[active] = np.where(go_left, tree.children_left[node],
+                                        tree.children_right[node])
+            active = active[tree.children_left[expected[active]] != -1]
+        np.testing.assert_array_equal(leaves[:, t], expected)
+    values = np.stack([e.tree_.value[leaves[:, t]] for t, e in enumerate(forest.estimators_)],
+                      axis=1)
+    np.testing.assert_array_equal(forest.predict_proba(X_new), values.mean(axis=1))
+    with pytest.raises(ValueError):
+        forest.predict(np.where(np.arange(6) == 2, np.inf, X_new[:3]))
+
 def test_forest_trees_use_max_features_and_bootstrap():
     X, y = _load("digits")
     forest = RandomForestClassifier(5, random_state=0).fit(X, y)
