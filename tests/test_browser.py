@@ -37,6 +37,7 @@ SEARCHES = {
     "隐空间": "book/generation/vae",
     "重参数化技巧": "book/generation/vae",
     "循环一致性": "book/generation/cyclegan",
+    "无分类器引导": "book/generation/diffusion",
 }
 
 
