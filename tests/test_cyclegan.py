@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _resume import uninterrupted_and_resumed
 from _two_cpus import run_on_two_cpus
 
 from course_lib import config
@@ -348,27 +349,10 @@ def test_save_load_round_trip(tmp_path):
     loaded.fit(_dataset(), epochs=1, verbose=0)  # recompiled from the saved compile config
 
 
-class _Interrupt(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 1:
-            raise RuntimeError("interrupted")
-
-
 def test_backup_and_restore_resumes_to_the_uninterrupted_result(tmp_path):
-    def run(callbacks):
-        config.set_seed(0)
-        model = _compiled(_tiny_model())
-        data = _dataset()
-        model.fit(data, epochs=3, verbose=0, callbacks=callbacks)
-        return model
-
-    reference = run([])
-    backup = keras.callbacks.BackupAndRestore(tmp_path / "backup")
-    with pytest.raises(RuntimeError, match="interrupted"):
-        run([backup, _Interrupt()])
-    config.set_seed(0)
-    resumed = _compiled(_tiny_model())
-    resumed.fit(_dataset(), epochs=3, verbose=0, callbacks=[backup])
+    reference, resumed, _ = uninterrupted_and_resumed(
+        lambda: _compiled(_tiny_model()), _dataset, epochs=3, interrupt_at=1,
+        backup_dir=tmp_path / "backup")
     assert int(resumed.generator_optimizer.iterations.numpy()) == 6
     x = _batch(7, 4)
     np.testing.assert_allclose(resumed.x_to_y(x), reference.x_to_y(x), atol=1e-5)

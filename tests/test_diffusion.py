@@ -8,10 +8,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _resume import uninterrupted_and_resumed
 from _two_cpus import run_on_two_cpus
-from test_generative_training import _Interrupt
 
-from course_lib import config
 from course_lib.generative import (
     Diffusion,
     FlowMatching,
@@ -395,17 +394,8 @@ def test_backup_and_restore_resume_equals_uninterrupted_run(make_model, tmp_path
     def data():
         return tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
 
-    config.set_seed(0)
-    uninterrupted = make_model()
-    uninterrupted.fit(data(), epochs=2, verbose=0)
-    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    config.set_seed(0)
-    interrupted = make_model()
-    with pytest.raises(RuntimeError, match="simulated interruption"):
-        interrupted.fit(data(), epochs=2, verbose=0, callbacks=[backup, _Interrupt(at=0)])
-    config.set_seed(0)
-    resumed = make_model()
-    history = resumed.fit(data(), epochs=2, verbose=0, callbacks=[backup])
+    uninterrupted, resumed, history = uninterrupted_and_resumed(
+        make_model, data, epochs=2, interrupt_at=0, backup_dir=tmp_path / "backup")
     assert len(history.epoch) == 1  # only the second epoch ran
     assert int(resumed.optimizer.iterations) == 6
     for a, b in zip(uninterrupted.weights, resumed.weights, strict=True):  # incl. the EMA copy

@@ -5,6 +5,7 @@ resuming with BackupAndRestore, mixed precision and MirroredStrategy."""
 import keras
 import numpy as np
 import pytest
+from _resume import uninterrupted_and_resumed
 from _two_cpus import run_on_two_cpus
 
 from course_lib import config
@@ -183,18 +184,6 @@ def test_keras_round_trip_gives_identical_outputs_and_state(make_model, tmp_path
 
 # --- resuming ---------------------------------------------------------------------------------
 
-class _Interrupt(keras.callbacks.Callback):
-    """Raise at the end of epoch ``at`` (after BackupAndRestore has written its backup)."""
-
-    def __init__(self, at):
-        super().__init__()
-        self.at = at
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.at:
-            raise RuntimeError("simulated interruption")
-
-
 @pytest.mark.parametrize("make_model", [_small_gan, _small_vae], ids=["dcgan", "vae"])
 def test_backup_and_restore_resume_equals_uninterrupted_run(make_model, tmp_path):
     def data():
@@ -203,20 +192,9 @@ def test_backup_and_restore_resume_equals_uninterrupted_run(make_model, tmp_path
         return image_dataset(_images(24), batch_size=8, seed=1, reshuffle_each_iteration=False,
                              pixel_range="unit" if unit else "symmetric")
 
-    config.set_seed(0)
-    uninterrupted = make_model()
-    uninterrupted.fit(data(), epochs=3, verbose=0)
-
-    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    config.set_seed(0)
-    interrupted = make_model()
-    with pytest.raises(RuntimeError, match="simulated interruption"):
-        interrupted.fit(data(), epochs=3, verbose=0, callbacks=[backup, _Interrupt(at=1)])
-    # The same global seed: tf.data combines it with the pipeline's seed for the shuffle order.
     # One epoch from a fresh model cannot match three, so equality shows the state was restored.
-    config.set_seed(0)
-    resumed = make_model()
-    history = resumed.fit(data(), epochs=3, verbose=0, callbacks=[backup])
+    uninterrupted, resumed, history = uninterrupted_and_resumed(
+        make_model, data, epochs=3, interrupt_at=1, backup_dir=tmp_path / "backup")
     assert len(history.epoch) == 1  # only the third epoch ran
     for a, b in zip(uninterrupted.weights, resumed.weights, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-6, err_msg=a.path)
