@@ -177,3 +177,40 @@ def test_no_text_is_copied_from_the_source_articles():
     copied = {str(p.relative_to(ROOT)): [r for r in runs if r in p.read_text(encoding="utf-8")]
               for p in project_files}
     assert {name: found for name, found in copied.items() if found} == {}
+
+
+def _doc_target(target, page):
+    """The book-relative path of a {doc} target written on ``page`` (a path under book/)."""
+    target = target.split("<")[-1].rstrip(">").strip()
+    parts = list(pathlib.PurePosixPath(page).parent.parts)
+    for segment in target.split("/"):
+        if segment == "..":
+            parts.pop()
+        else:
+            parts.append(segment)
+    return "/".join(parts)
+
+
+def _prerequisites(notebook):
+    """The {doc} targets on the chapter's 前置章节 line (an empty set for 无)."""
+    page = str(notebook.relative_to(BOOK))
+    for cell in _cells(notebook)[:3]:
+        for line in _source(cell).splitlines():
+            if "前置章节" in line:
+                return {_doc_target(t, page) for t in re.findall(r"\{doc\}`([^`]+)`", line)}
+    raise AssertionError(f"{page}: no 前置章节 line in its first cells")
+
+
+def test_the_introduction_lists_every_chapter_with_its_own_prerequisites():
+    table = {}
+    for row in re.findall(r"^\| \{doc\}`([^`]+)` \| (.+) \|$",
+                          (BOOK / "intro.md").read_text(encoding="utf-8"), re.M):
+        chapter, cell = row
+        table[chapter] = {_doc_target(t, "intro.md")
+                          for t in re.findall(r"\{doc\}`([^`]+)`", cell)}
+    chapters = {entry.removeprefix("book/") for entry in _toc_files()
+                if entry.startswith("book/") and (ROOT / (entry + ".ipynb")).exists()}
+    assert set(table) == chapters, "the intro's dependency table must list every chapter once"
+    for chapter in sorted(chapters):
+        assert table[chapter] == _prerequisites(BOOK / (chapter + ".ipynb")), (
+            f"{chapter}: the intro's prerequisites differ from the chapter's 本章信息")
