@@ -46,9 +46,9 @@ BUDGETS = {
         "kmeans_mnist_samples": 5_000,
         "pca_mnist_samples": 8_000,
         # generative models
-        "dcgan_epochs": 11,
-        "vae_epochs": 12,
-        "vae2d_epochs": 8,
+        "dcgan_epochs": 8,
+        "vae_epochs": 10,
+        "vae2d_epochs": 6,
         "cyclegan_epochs": 6,
         "cyclegan_train_per_domain": 2_000,
         "cyclegan_batch_size": 32,
