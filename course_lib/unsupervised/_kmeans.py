@@ -8,13 +8,16 @@ ways to fit:
   iteration); distances come in blocks of rows so memory stays bounded for large inputs;
 - ``fit(dataset)`` with a ``tf.data.Dataset``: exact Lloyd iterations, each one pass over the
   dataset, holding one batch at a time (for data that does not fit in memory, for example
-  shards on disk streamed by ``course_lib.datasets.read_shards``);
+  shards on disk streamed by ``course_lib.datasets.read_shards``); with a ``strategy`` the
+  batches are split over its replicas (devices or worker processes), each replica sums its
+  share and one all-reduce per iteration adds the partial sums;
 - ``partial_fit(batch)``: mini-batch updates, each centre the running mean of the samples
   assigned to it (Sculley 2010).
 """
 
 import numbers
 import warnings
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -23,6 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib.datasets._shards import raise_shard_error
 from course_lib.unsupervised._common import (
     block_rows,
     check_params,
@@ -67,6 +71,28 @@ def _cluster_sums(X, centers, rows_per_block):
         (tf.constant(0), tf.zeros_like(centers), tf.zeros([n_clusters], X.dtype)),
     )
     return sums, counts
+
+
+def _replica_lloyd_sums(batch, centers, rows_per_block):
+    """One replica's share of a streamed Lloyd pass, packed for a single all-reduce:
+    ``[sums (k*d), counts (k), non-finite entries (1)]`` of its rows, in the data's dtype."""
+    sums, counts = _cluster_sums(batch, centers, rows_per_block)
+    bad = tf.reduce_sum(tf.cast(~tf.math.is_finite(batch), batch.dtype))
+    return tf.concat([tf.reshape(sums, [-1]), counts, bad[None]], axis=0)
+
+
+def _replica_counts_inertia(batch, centers, rows_per_block):
+    """One replica's ``[counts (k), inertia (1), non-finite entries (1)]``, in float64.
+
+    A replica's batch (at most ``batch_size`` rows, possibly none) is scored in one block.
+    """
+    del rows_per_block
+    labels, scores = _assign(batch, centers, tf.reduce_sum(tf.square(centers), axis=1))
+    distances = tf.maximum(tf.reduce_sum(tf.square(batch), axis=1) + scores, 0.0)
+    inertia = tf.reduce_sum(tf.cast(distances, tf.float64))
+    counts = tf.reduce_sum(tf.one_hot(labels, tf.shape(centers)[0], dtype=tf.float64), axis=0)
+    bad = tf.reduce_sum(tf.cast(~tf.math.is_finite(batch), tf.float64))
+    return tf.concat([counts, inertia[None], bad[None]], axis=0)
 
 
 def _means_or_previous(sums, counts, centers):
@@ -159,6 +185,32 @@ def _minibatch_update(X, centers, counts, rows_per_block):
     return tf.where(batch_counts[:, None] > 0, merged, centers), new_counts
 
 
+_DISTRIBUTED_PASSES = weakref.WeakKeyDictionary()  # strategy -> {replica_fn: pass}
+
+
+def _distributed_pass(strategy, replica_fn):
+    """A ``tf.function``: one pass over a distributed dataset, each replica adding
+    ``replica_fn`` of its batches to its own total, then one all-reduce (SUM) of the totals.
+
+    The loop over the batches runs inside the graph; one trace serves every pass of a fit
+    (and later fits under the same strategy).
+    """
+    passes = _DISTRIBUTED_PASSES.setdefault(strategy, {})
+    if replica_fn not in passes:
+        @tf.function(reduce_retracing=True)
+        def one_pass(distributed, centers, rows_per_block, size):
+            dtype = tf.float64 if replica_fn is _replica_counts_inertia else centers.dtype
+            total = strategy.run(lambda: tf.zeros([size], dtype))
+            for batch in distributed:
+                total = strategy.run(
+                    lambda rows, part: part + replica_fn(rows, centers, rows_per_block),
+                    args=(batch, total))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, total, axis=None)
+
+        passes[replica_fn] = one_pass
+    return passes[replica_fn]
+
+
 # ------------------------------------------------------------------------------------------
 # Estimator
 # ------------------------------------------------------------------------------------------
@@ -186,6 +238,24 @@ default="k-means++"
     batch_size : int or None, default=None
         Rows per block of the distance computation; ``None`` picks blocks of at most 2**22
         distances. A ``tf.data.Dataset`` of single samples is batched by it (1024 if None).
+    strategy : tf.distribute.Strategy or None, default=None
+        Data-parallel Lloyd iterations when fitting a ``tf.data.Dataset`` (for example
+        ``MirroredStrategy`` over local devices, or ``MultiWorkerMirroredStrategy`` over worker
+        processes, each running the same program). The dataset's batches, of shape
+        (batch, n_features), are split over the replicas with
+        ``strategy.experimental_distribute_dataset`` (under several workers, each worker reads
+        the stream and keeps its share of the batches: ``AutoShardPolicy.DATA`` unless the
+        dataset sets a policy). Per iteration each replica computes, over its rows, the
+        per-cluster sums, shape (n_clusters, n_features), and counts, shape (n_clusters,), and
+        one ``strategy.reduce(SUM)`` of these (packed into one vector) gives every replica the
+        same new centres; the final pass reduces the counts and the inertia the same way.
+        (Under several workers, tf.distribute's iterator also agrees on whether batches
+        remain, a one-number exchange per batch.)
+        Seeding uses the first batch, read in full by every worker, so all start alike. The
+        result equals the single-process streamed fit from the same seeding up to float32
+        round-off in the order of the sums. ``fit`` of an in-memory array and
+        :meth:`partial_fit` do not take a strategy: they raise ``ValueError`` (wrap an array
+        with ``tf.data.Dataset.from_tensor_slices``). None: one process, no distribution.
 
     Attributes
     ----------
@@ -216,7 +286,7 @@ default="k-means++"
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
-                 tol=1e-4, random_state=None, batch_size=None):
+                 tol=1e-4, random_state=None, batch_size=None, strategy=None):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -224,6 +294,7 @@ default="k-means++"
         self.tol = tol
         self.random_state = random_state
         self.batch_size = batch_size
+        self.strategy = strategy
 
     # -- validation --------------------------------------------------------------------
 
@@ -236,6 +307,16 @@ default="k-means++"
             "tol": [(numbers.Real, 0, None, "left")],
             "batch_size": [None, (numbers.Integral, 1, None, "left")],
         })
+        if self.strategy is not None and not isinstance(self.strategy, tf.distribute.Strategy):
+            raise ValueError(
+                "The 'strategy' parameter of KMeans must be None or a tf.distribute.Strategy "
+                f"(e.g. tf.distribute.MirroredStrategy()). Got {self.strategy!r} instead.")
+
+    def _refuse_strategy(self, what):
+        if self.strategy is not None:
+            raise ValueError(
+                f"KMeans with a strategy fits a tf.data.Dataset only, not {what}; wrap an "
+                "array with tf.data.Dataset.from_tensor_slices(X) and call fit on it.")
 
     def _n_runs(self):
         if not isinstance(self.init, str):
@@ -293,6 +374,7 @@ default="k-means++"
         self._validate_params()
         if is_dataset(X):
             return self._fit_dataset(X)
+        self._refuse_strategy("an in-memory array")
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self._check_n_samples(X.shape[0])
         random_state = check_random_state(self.random_state)
@@ -322,7 +404,8 @@ default="k-means++"
 
         Only one batch is held at a time. Seeding and the tolerance's variance scale use the
         first batch, which must hold at least ``n_clusters`` samples. ``labels_`` is not set:
-        call :meth:`predict` batch by batch.
+        call :meth:`predict` batch by batch. With a ``strategy`` the passes run distributed
+        (see the class docstring).
         """
         self.n_features_in_ = dataset_n_features(dataset)
         dtype = dataset_float_dtype(dataset)
@@ -336,6 +419,8 @@ default="k-means++"
         shifted_first = first - self._offset
         tol = self.tol * float(tf.reduce_mean(tf.math.reduce_variance(first, axis=0)))
 
+        if self.strategy is not None:
+            dataset = self._distributed(dataset, batch_size, dtype)
         best = None
         for _ in range(self._n_runs()):
             centers = self._initial_centers(shifted_first, random_state, self._offset)
@@ -356,7 +441,45 @@ default="k-means++"
         del self._offset
         return self
 
+    def _distributed(self, dataset, batch_size, dtype):
+        """The dataset as batches of ``dtype``, minus the offset, split over the replicas."""
+        spec = dataset.element_spec
+        if isinstance(spec, (tuple, list)):
+            dataset = dataset.map(lambda *items: items[0])
+            spec = spec[0]
+        if spec.shape.rank == 1:
+            dataset = dataset.batch(batch_size)
+        offset = self._offset
+        dataset = dataset.map(lambda batch: tf.cast(batch, dtype) - offset)
+        policy = dataset.options().experimental_distribute.auto_shard_policy
+        if policy == tf.data.experimental.AutoShardPolicy.AUTO:
+            # Streams from generators (read_shards) have no files to shard: split by batches.
+            options = tf.data.Options()
+            options.experimental_distribute.auto_shard_policy = (
+                tf.data.experimental.AutoShardPolicy.DATA)
+            dataset = dataset.with_options(options)
+        return self.strategy.experimental_distribute_dataset(dataset)
+
+    def _reduce_passes(self, distributed, replica_fn, centers, size):
+        """Sum ``replica_fn`` over every replica's batches, then one all-reduce (SUM)."""
+        one_pass = _distributed_pass(self.strategy, replica_fn)
+        rows = tf.constant(self.batch_size or _DEFAULT_STREAM_BATCH)
+        try:
+            with warnings.catch_warnings():  # tf.data's note on reading options while tracing
+                warnings.filterwarnings("ignore", message="To make it possible to preserve")
+                total = one_pass(distributed, centers, rows, size)
+        except tf.errors.InvalidArgumentError as error:
+            raise_shard_error(error)
+            raise
+        if float(total[-1]) > 0:
+            raise ValueError("Input batch contains NaN or infinity.")
+        return total[:-1]
+
     def _stream_sums(self, dataset, batch_size, dtype, centers):
+        if self.strategy is not None:
+            k, d = self.n_clusters, int(centers.shape[1])
+            total = self._reduce_passes(dataset, _replica_lloyd_sums, centers, k * d + k + 1)
+            return tf.reshape(total[:k * d], [k, d]), total[k * d:]
         sums, counts = tf.zeros_like(centers), tf.zeros([self.n_clusters], dtype)
         for batch in iter_batches(dataset, batch_size, dtype):
             rows = tf.constant(self._block_rows(int(batch.shape[0])))
@@ -365,6 +488,10 @@ default="k-means++"
         return sums, counts
 
     def _stream_counts_inertia(self, dataset, batch_size, dtype, centers):
+        if self.strategy is not None:
+            total = self._reduce_passes(dataset, _replica_counts_inertia, centers,
+                                        self.n_clusters + 2).numpy()
+            return total[:-1], float(total[-1])
         counts, inertia = np.zeros(self.n_clusters), 0.0
         for batch in iter_batches(dataset, batch_size, dtype):
             rows = tf.constant(self._block_rows(int(batch.shape[0])))
@@ -399,6 +526,7 @@ default="k-means++"
         first_call = not hasattr(self, "cluster_centers_")
         if first_call:
             self._validate_params()
+        self._refuse_strategy("partial_fit (mini-batch updates)")
         if is_dataset(X):
             check_stream_features(self, X, first_call)
             batches = iter_batches(X, self.batch_size or _DEFAULT_STREAM_BATCH,
