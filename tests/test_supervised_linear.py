@@ -97,8 +97,8 @@ def test_linear_cholesky_rejects_singular_gram():
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"solver": "inverse"}, "solver must be"),
-    ({"dtype": "float16"}, "dtype must be"),
+    ({"solver": "inverse"}, "The \'solver\' parameter of"),
+    ({"dtype": "float16"}, "The \'dtype\' parameter of"),
 ])
 def test_linear_rejects_bad_parameters(params, match):
     X, y = _regression_data(0)
@@ -193,7 +193,7 @@ def test_sigmoid_rejects_targets_outside_unit_interval(y_bad):
 
 def test_sigmoid_rejects_unknown_loss():
     X, y = _sigmoid_data(0)
-    with pytest.raises(ValueError, match="loss must be"):
+    with pytest.raises(ValueError, match="The \'loss\' parameter of"):
         SigmoidRegression(loss="hinge").fit(X, y)
-    with pytest.raises(ValueError, match="loss must be"):
+    with pytest.raises(ValueError, match="The \'loss\' parameter of"):
         sigmoid_loss_gradient(X, y, np.zeros(3), 0.0, loss="hinge")

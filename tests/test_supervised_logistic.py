@@ -104,10 +104,10 @@ def test_logistic_warns_when_stopped_early():
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"C": 0.0}, "C must be a positive"),
-    ({"C": -1.0}, "C must be a positive"),
-    ({"solver": "sag"}, "solver must be"),
-    ({"dtype": "int32"}, "dtype must be"),
+    ({"C": 0.0}, "The 'C' parameter of"),
+    ({"C": -1.0}, "The 'C' parameter of"),
+    ({"solver": "sag"}, "The \'solver\' parameter of"),
+    ({"dtype": "int32"}, "The \'dtype\' parameter of"),
 ])
 def test_logistic_rejects_bad_parameters(params, match):
     X, y = DATASETS["iris"]()

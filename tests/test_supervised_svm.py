@@ -76,10 +76,10 @@ def test_svc_warns_when_stopped_early():
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"kernel": "poly"}, "kernel must be"),
-    ({"C": 0}, "C must be a positive"),
-    ({"gamma": -1.0}, "gamma must be"),
-    ({"dtype": "float16"}, "dtype must be"),
+    ({"kernel": "poly"}, "The \'kernel\' parameter of"),
+    ({"C": 0}, "The 'C' parameter of"),
+    ({"gamma": -1.0}, "The \'gamma\' parameter of"),
+    ({"dtype": "float16"}, "The \'dtype\' parameter of"),
 ])
 def test_svc_rejects_bad_parameters(params, match):
     X, y = DATASETS["moons"]()

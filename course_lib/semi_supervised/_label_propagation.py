@@ -15,7 +15,6 @@ sparse. The normalisations follow scikit-learn's so that the two agree (for the 
 which is not symmetric, the degrees of spreading are column sums).
 """
 
-import numbers
 import warnings
 
 import numpy as np
@@ -25,7 +24,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from course_lib.unsupervised._common import check_params, nearest_neighbors, squared_distances
+from course_lib._param_validation import (
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+    validates_params,
+)
+from course_lib.unsupervised._common import nearest_neighbors, squared_distances
 
 # ------------------------------------------------------------------------------------------
 # Graphs and the iteration, in TensorFlow
@@ -115,14 +121,13 @@ class _BaseLabelPropagation(ClassifierMixin, BaseEstimator):
 
     _variant = None
 
-    def _param_rules(self):
-        return {
-            "kernel": [("rbf", "knn")],
-            "gamma": [(numbers.Real, 0, None, "left")],
-            "n_neighbors": [(numbers.Integral, 1, None, "left")],
-            "max_iter": [(numbers.Integral, 1, None, "left")],
-            "tol": [(numbers.Real, 0, None, "left")],
-        }
+    _parameter_constraints = {
+        "kernel": [StrOptions({"rbf", "knn"})],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    }
 
     def _alpha(self):
         return 1.0
@@ -149,6 +154,7 @@ class _BaseLabelPropagation(ClassifierMixin, BaseEstimator):
             return _symmetric_normalise(affinity)
         return _normalise_rows(affinity)
 
+    @validates_params
     def fit(self, X, y):
         """Fit on all samples; ``y`` marks the unlabelled ones with -1.
 
@@ -162,7 +168,6 @@ class _BaseLabelPropagation(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        check_params(self, self._param_rules())
         X, y = validate_data(self, X, y, dtype=np.float64)
         self._check_targets(y)
         unlabelled = (y == -1) if y.dtype.kind in "iuf" else np.zeros(len(y), dtype=bool)
@@ -291,8 +296,8 @@ class LabelSpreading(_BaseLabelPropagation):
         self.max_iter = max_iter
         self.tol = tol
 
-    def _param_rules(self):
-        return {**super()._param_rules(), "alpha": [(numbers.Real, 0, 1, "neither")]}
+    _parameter_constraints = {**_BaseLabelPropagation._parameter_constraints,
+                              "alpha": [Interval(Real, 0, 1, closed="neither")]}
 
     def _alpha(self):
         return float(self.alpha)

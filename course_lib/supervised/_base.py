@@ -1,9 +1,21 @@
-"""Shared helpers of the supervised estimators: the dtype switch and class encoding."""
+"""Shared helpers of the supervised estimators: parameter constraints, the dtype switch and
+class encoding."""
 
 import numpy as np
 import tensorflow as tf
 
+from course_lib._param_validation import DTYPE, Integral, Interval, Real
+
 FLOAT_DTYPES = ("float32", "float64")
+
+# Constraints of the parameters every iterative supervised estimator has, and of the linear
+# models' intercept switch (scikit-learn's constraint objects; course_lib._param_validation).
+ITERATIVE_CONSTRAINTS = {
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "dtype": DTYPE,
+}
+LINEAR_MODEL_CONSTRAINTS = {"fit_intercept": ["boolean"], **ITERATIVE_CONSTRAINTS}
 
 
 def resolve_dtype(dtype):

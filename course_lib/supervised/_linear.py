@@ -8,7 +8,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from course_lib.supervised._base import as_tensor, linear_scores, resolve_dtype
+from course_lib._param_validation import Interval, Real, StrOptions, validates_params
+from course_lib.supervised._base import (
+    LINEAR_MODEL_CONSTRAINTS,
+    as_tensor,
+    linear_scores,
+    resolve_dtype,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Solvers on centred data: each returns the weights (n_features,) minimising ||Xc w - yc||^2.
@@ -120,6 +126,12 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     (2.0, 1.0)
     """
 
+    _parameter_constraints = {
+        **LINEAR_MODEL_CONSTRAINTS,
+        "solver": [StrOptions({"lstsq", "cholesky", "gd"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
     def __init__(self, *, fit_intercept=True, solver="lstsq", learning_rate=None,
                  max_iter=10_000, tol=1e-8, dtype="float32"):
         self.fit_intercept = fit_intercept
@@ -129,11 +141,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.dtype = dtype
 
+    @validates_params
     def fit(self, X, y):
         """Fit on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,)."""
         dtype = resolve_dtype(self.dtype)
-        if self.solver not in ("lstsq", "cholesky", "gd"):
-            raise ValueError(f"solver must be 'lstsq', 'cholesky' or 'gd', got {self.solver!r}")
         X, y = validate_data(self, X, y, dtype=dtype, y_numeric=True)
         X_t, y_t = as_tensor(X, dtype), as_tensor(y, dtype)
         if self.fit_intercept:

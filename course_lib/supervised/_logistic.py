@@ -21,7 +21,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from course_lib.supervised._base import as_tensor, encode_classes, linear_scores, resolve_dtype
+from course_lib._param_validation import Interval, Real, StrOptions, validates_params
+from course_lib.supervised._base import (
+    LINEAR_MODEL_CONSTRAINTS,
+    as_tensor,
+    encode_classes,
+    linear_scores,
+    resolve_dtype,
+)
 from course_lib.supervised._lbfgs import armijo_backtrack, lbfgs_minimize
 
 # ---------------------------------------------------------------------------------------------
@@ -177,6 +184,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     sklearn.linear_model.LogisticRegression : the reference this estimator is tested against.
     """
 
+    _parameter_constraints = {
+        **LINEAR_MODEL_CONSTRAINTS,
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions({"auto", "newton", "lbfgs"})],
+    }
+
     def __init__(self, C=1.0, *, fit_intercept=True, solver="auto", max_iter=100, tol=1e-4,
                  dtype="float32"):
         self.C = C
@@ -186,23 +199,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.dtype = dtype
 
-    def _check_params(self, n_classes):
-        if not (isinstance(self.C, (int, float, np.number)) and self.C > 0):
-            raise ValueError(f"C must be a positive number, got {self.C!r}")
-        if self.solver not in ("auto", "newton", "lbfgs"):
-            raise ValueError(f"solver must be 'auto', 'newton' or 'lbfgs', got {self.solver!r}")
+    def _solver_for(self, n_classes):
         if self.solver == "newton" and n_classes > 2:
             raise ValueError(f"solver='newton' handles 2 classes, got {n_classes}; use "
                              "solver='lbfgs' (or 'auto') for multinomial problems")
         return "newton" if self.solver == "auto" and n_classes == 2 else self.solver
 
+    @validates_params
     def fit(self, X, y):
         """Fit on ``X`` (n_samples, n_features) and class labels ``y`` (n_samples,)."""
         dtype = resolve_dtype(self.dtype)
         X, y = validate_data(self, X, y, dtype=dtype)
         check_classification_targets(y)
         self.classes_, y_index = encode_classes(y)
-        solver = self._check_params(self.classes_.size)
+        solver = self._solver_for(self.classes_.size)
         inv_cn = 1.0 / (float(self.C) * X.shape[0])
         max_iter, tol = tf.constant(int(self.max_iter)), tf.constant(self.tol, tf.float64)
         if self.classes_.size == 2:

@@ -8,7 +8,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from course_lib.supervised._base import as_tensor, linear_scores, resolve_dtype
+from course_lib._param_validation import Interval, Real, StrOptions, validates_params
+from course_lib.supervised._base import (
+    LINEAR_MODEL_CONSTRAINTS,
+    as_tensor,
+    linear_scores,
+    resolve_dtype,
+)
 
 LOSSES = ("cross_entropy", "squared")
 
@@ -78,7 +84,8 @@ def sigmoid_loss_gradient(X, y, coef, intercept, *, loss="cross_entropy"):
     grad_intercept : float
     """
     if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        raise ValueError(f"The 'loss' parameter of sigmoid_loss_gradient must be a str among "
+                         f"{set(LOSSES)}. Got {loss!r} instead.")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     coef = np.asarray(coef, dtype=np.float64)
@@ -123,6 +130,12 @@ class SigmoidRegression(RegressorMixin, BaseEstimator):
         If a target lies outside [0, 1]: a sigmoid cannot reach it.
     """
 
+    _parameter_constraints = {
+        **LINEAR_MODEL_CONSTRAINTS,
+        "loss": [StrOptions(set(LOSSES))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
     def __init__(self, *, loss="cross_entropy", fit_intercept=True, learning_rate=None,
                  max_iter=5_000, tol=1e-6, dtype="float32"):
         self.loss = loss
@@ -132,11 +145,10 @@ class SigmoidRegression(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.dtype = dtype
 
+    @validates_params
     def fit(self, X, y):
         """Fit on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) in [0, 1]."""
         dtype = resolve_dtype(self.dtype)
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         X, y = validate_data(self, X, y, dtype=dtype, y_numeric=True)
         if y.min() < 0 or y.max() > 1:
             raise ValueError(

@@ -22,7 +22,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from course_lib.supervised._base import as_tensor, encode_classes, linear_scores, resolve_dtype
+from course_lib._param_validation import Interval, Real, StrOptions, validates_params
+from course_lib.supervised._base import (
+    ITERATIVE_CONSTRAINTS,
+    as_tensor,
+    encode_classes,
+    linear_scores,
+    resolve_dtype,
+)
 
 POWER_ITERATIONS = 50
 ROOT_STEPS = 64
@@ -238,6 +245,13 @@ class SVC(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
+    _parameter_constraints = {
+        **ITERATIVE_CONSTRAINTS,
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "kernel": [StrOptions({"linear", "rbf"})],
+        "gamma": [StrOptions({"scale", "auto"}), Interval(Real, 0, None, closed="neither")],
+    }
+
     def __init__(self, C=1.0, *, kernel="rbf", gamma="scale", tol=1e-2, max_iter=20_000,
                  dtype="float32"):
         self.C = C
@@ -253,17 +267,12 @@ class SVC(ClassifierMixin, BaseEstimator):
             return 1.0 / (X.shape[1] * variance) if variance > 0 else 1.0
         if self.gamma == "auto":
             return 1.0 / X.shape[1]
-        if isinstance(self.gamma, (int, float, np.number)) and self.gamma > 0:
-            return float(self.gamma)
-        raise ValueError(f"gamma must be 'scale', 'auto' or a positive number, got {self.gamma!r}")
+        return float(self.gamma)
 
+    @validates_params
     def fit(self, X, y):
         """Fit on ``X`` (n_samples, n_features) and class labels ``y`` (n_samples,)."""
         dtype = resolve_dtype(self.dtype)
-        if self.kernel not in ("linear", "rbf"):
-            raise ValueError(f"kernel must be 'linear' or 'rbf', got {self.kernel!r}")
-        if not (isinstance(self.C, (int, float, np.number)) and self.C > 0):
-            raise ValueError(f"C must be a positive number, got {self.C!r}")
         X, y = validate_data(self, X, y, dtype=dtype)
         check_classification_targets(y)
         self.classes_, y_index = encode_classes(y)

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._param_validation import Integral, Interval, Real, validates_params
 from course_lib.trees._binning import bin_training_data
 from course_lib.trees._decision_tree import (
     DecisionTreeRegressor,
@@ -24,9 +25,7 @@ from course_lib.trees._decision_tree import (
 )
 from course_lib.trees._forest import packed_leaf_values
 from course_lib.trees._params import (
-    check_fraction,
-    check_int,
-    check_positive,
+    TREE_SHAPE_CONSTRAINTS,
     growth_settings,
     regression_min_impurity,
 )
@@ -121,6 +120,13 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     The Annals of Statistics 29(5), 1189-1232.
     """
 
+    _parameter_constraints = {
+        "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "subsample": [Interval(Real, 0.0, 1.0, closed="right")],
+        **TREE_SHAPE_CONSTRAINTS,
+    }
+
     def __init__(self, *, learning_rate=0.1, n_estimators=100, subsample=1.0, max_depth=3,
                  min_samples_split=2, min_samples_leaf=1, max_features=None, max_bins=256,
                  random_state=None):
@@ -134,6 +140,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         self.max_bins = max_bins
         self.random_state = random_state
 
+    @validates_params
     def fit(self, X, y, sample_weight=None):
         """Boost ``n_estimators`` stages on X (n_samples, n_features) and labels y."""
         X, y = validate_data(self, X, y, dtype=np.float64)
@@ -142,9 +149,8 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"GradientBoostingClassifier needs at least 2 classes; y has "
                              f"{self.n_classes_} class ({self.classes_[0]!r})")
         sample_weight = check_weights(sample_weight, X)
-        n_stages = check_int("n_estimators", self.n_estimators, 1)
-        learning_rate = check_positive("learning_rate", self.learning_rate)
-        subsample = check_fraction("subsample", self.subsample)
+        n_stages, learning_rate, subsample = (self.n_estimators, float(self.learning_rate),
+                                              float(self.subsample))
         rng = check_random_state(self.random_state)
         settings = growth_settings(self, "squared_error", X.shape[0], X.shape[1], 0.0)
         binner, binned = bin_training_data(X, sample_weight, self.max_bins, rng)

@@ -6,10 +6,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from course_lib._param_validation import StrOptions, validates_params
 from course_lib.trees._binning import bin_training_data
 from course_lib.trees._params import (
     CLASSIFICATION_MIN_IMPURITY,
-    check_choice,
+    TREE_SHAPE_CONSTRAINTS,
     growth_settings,
     regression_min_impurity,
 )
@@ -42,16 +43,13 @@ def encode_classes(estimator, y):
 class _BaseDecisionTree(BaseEstimator):
     """Shared fit/apply logic; subclasses choose the criteria and the node values."""
 
-    _criteria = ()
-
     def _fit_payload(self, X, payload, sample_weight, min_impurity):
         """Grow one tree on X (n, d) with row payloads (one-hot labels or targets)."""
-        criterion = check_choice("criterion", self.criterion, self._criteria)
         rng = check_random_state(self.random_state)
-        settings = growth_settings(self, criterion, X.shape[0], X.shape[1], min_impurity)
+        settings = growth_settings(self, self.criterion, X.shape[0], X.shape[1], min_impurity)
         binner, binned = bin_training_data(X, sample_weight, self.max_bins, rng)
         rows = np.flatnonzero(sample_weight > 0)
-        stats = row_statistics(sample_weight[rows], payload[rows], criterion)
+        stats = row_statistics(sample_weight[rows], payload[rows], self.criterion)
         (tree,) = grow_trees(binned, binner.n_bins_, binner.thresholds_, rows,
                              np.zeros(len(rows), np.int64), stats, 1, settings, rng)
         self._set_tree(tree, settings.n_candidates)
@@ -134,7 +132,8 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
     Breiman, Friedman, Olshen and Stone, Classification and Regression Trees, 1984.
     """
 
-    _criteria = ("gini", "entropy")
+    _parameter_constraints = {"criterion": [StrOptions({"gini", "entropy"})],
+                              **TREE_SHAPE_CONSTRAINTS}
 
     def __init__(self, *, criterion="gini", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, max_features=None, max_bins=256, random_state=None):
@@ -146,6 +145,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
         self.max_bins = max_bins
         self.random_state = random_state
 
+    @validates_params
     def fit(self, X, y, sample_weight=None):
         """Grow the tree on X (n_samples, n_features) and labels y (n_samples,)."""
         X, y = validate_data(self, X, y, dtype=np.float64)
@@ -179,7 +179,8 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
     feature_importances_ : ndarray of shape (n_features,)
     """
 
-    _criteria = ("squared_error",)
+    _parameter_constraints = {"criterion": [StrOptions({"squared_error"})],
+                              **TREE_SHAPE_CONSTRAINTS}
 
     def __init__(self, *, criterion="squared_error", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, max_features=None, max_bins=256, random_state=None):
@@ -191,6 +192,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
         self.max_bins = max_bins
         self.random_state = random_state
 
+    @validates_params
     def fit(self, X, y, sample_weight=None):
         """Grow the tree on X (n_samples, n_features) and targets y (n_samples,)."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._param_validation import Integral, Interval, StrOptions, validates_params
 from course_lib.trees._binning import bin_training_data
 from course_lib.trees._decision_tree import (
     DecisionTreeClassifier,
@@ -16,8 +17,7 @@ from course_lib.trees._decision_tree import (
 )
 from course_lib.trees._params import (
     CLASSIFICATION_MIN_IMPURITY,
-    check_choice,
-    check_int,
+    TREE_SHAPE_CONSTRAINTS,
     growth_settings,
 )
 from course_lib.trees._tree import (
@@ -95,6 +95,14 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
     Breiman, L. (2001). Random Forests. Machine Learning 45(1), 5-32.
     """
 
+    _parameter_constraints = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "criterion": [StrOptions({"gini", "entropy"})],
+        "bootstrap": ["boolean"],
+        "oob_score": ["boolean"],
+        **TREE_SHAPE_CONSTRAINTS,
+    }
+
     def __init__(self, n_estimators=100, *, criterion="gini", max_depth=None,
                  min_samples_split=2, min_samples_leaf=1, max_features="sqrt", bootstrap=True,
                  oob_score=False, max_bins=256, random_state=None):
@@ -109,13 +117,13 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
         self.max_bins = max_bins
         self.random_state = random_state
 
+    @validates_params
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on X (n_samples, n_features) and labels y (n_samples,)."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         y_index = encode_classes(self, y)
         sample_weight = check_weights(sample_weight, X)
-        n_trees = check_int("n_estimators", self.n_estimators, 1)
-        criterion = check_choice("criterion", self.criterion, ("gini", "entropy"))
+        n_trees, criterion = self.n_estimators, self.criterion
         if self.oob_score and not self.bootstrap:
             raise ValueError("oob_score=True needs bootstrap=True: without bootstrap samples "
                              "no sample is out of bag")

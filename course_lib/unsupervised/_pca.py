@@ -18,8 +18,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._param_validation import (
+    Integral,
+    Interval,
+    RealNotInt,
+    StrOptions,
+    validates_params,
+)
 from course_lib.unsupervised._common import (
-    check_params,
     check_stream_features,
     dataset_float_dtype,
     is_dataset,
@@ -160,6 +166,17 @@ class PCA(TransformerMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left"),
+                         Interval(RealNotInt, 0, 1, closed="neither"), None],
+        "whiten": ["boolean"],
+        "svd_solver": [StrOptions({"auto", "full", "covariance_eigh", "randomized"})],
+        "iterated_power": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "n_oversamples": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
     def __init__(self, n_components=None, *, whiten=False, svd_solver="auto",
                  iterated_power="auto", n_oversamples=10, random_state=None, batch_size=None):
         self.n_components = n_components
@@ -171,18 +188,6 @@ class PCA(TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
 
     # -- validation --------------------------------------------------------------------
-
-    def _validate_params(self):
-        check_params(self, {
-            "n_components": [None, (numbers.Integral, 1, None, "left"),
-                             (numbers.Real, 0, 1, "neither")],
-            "svd_solver": [("auto", "full", "covariance_eigh", "randomized")],
-            "iterated_power": [("auto",), (numbers.Integral, 0, None, "left")],
-            "n_oversamples": [(numbers.Integral, 1, None, "left")],
-            "batch_size": [None, (numbers.Integral, 1, None, "left")],
-        })
-        if not isinstance(self.whiten, (bool, np.bool_)):
-            raise ValueError(f"The 'whiten' parameter of PCA must be a bool. Got {self.whiten!r}.")
 
     def _check_n_components(self, n_samples, n_features):
         if n_samples < 2:
@@ -210,6 +215,7 @@ class PCA(TransformerMixin, BaseEstimator):
 
     # -- fitting -----------------------------------------------------------------------
 
+    @validates_params
     def fit(self, X, y=None):
         """Fit the principal axes.
 
@@ -227,6 +233,7 @@ class PCA(TransformerMixin, BaseEstimator):
         self._fit(X)
         return self
 
+    @validates_params
     def fit_transform(self, X, y=None):
         """Fit and return the projections of X, shape (n_samples, n_components_)."""
         if is_dataset(X):
@@ -236,7 +243,6 @@ class PCA(TransformerMixin, BaseEstimator):
 
     def _fit(self, X):
         """Fit; return X as a tensor in the working dtype (for :meth:`fit_transform`)."""
-        self._validate_params()
         if is_dataset(X):
             self.__dict__.pop("_scatter", None)
             self.partial_fit(X)
@@ -299,6 +305,7 @@ class PCA(TransformerMixin, BaseEstimator):
         else:
             self.noise_variance_ = 0.0
 
+    @validates_params
     def partial_fit(self, X, y=None):
         """Update the fit with one batch (or every batch of a dataset).
 
@@ -316,8 +323,6 @@ class PCA(TransformerMixin, BaseEstimator):
         self : PCA
         """
         first_call = not hasattr(self, "_scatter")
-        if first_call:
-            self._validate_params()
         if is_dataset(X):
             check_stream_features(self, X, first_call)
             dtype = dataset_float_dtype(X).as_numpy_dtype
