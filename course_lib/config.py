@@ -66,6 +66,7 @@ BUDGETS = {
         "diffusion_toy_epochs": 12,
         "diffusion_latent_epochs": 15,
         "diffusion_pixel_steps": 10,
+        "distributed_live_workers": 2,  # 0: skip the live cluster run
     },
     "full": {
         "mnist_source": "keras",
@@ -93,6 +94,7 @@ BUDGETS = {
         "diffusion_toy_epochs": 100,
         "diffusion_latent_epochs": 150,
         "diffusion_pixel_steps": 3_000,
+        "distributed_live_workers": 2,
     },
 }
 # Autograding runs a whole chapter per submission: keep the fast data, train only briefly.
@@ -120,6 +122,7 @@ BUDGETS["grading"] = {
     "diffusion_toy_epochs": 2,
     "diffusion_latent_epochs": 2,
     "diffusion_pixel_steps": 2,
+    "distributed_live_workers": 0,
 }
 
 _SWITCH_VALUES = ("auto", "on", "off")
