@@ -53,7 +53,7 @@ BUDGETS = {
         "cyclegan_train_per_domain": 2_000,
         "cyclegan_batch_size": 32,
         "cyclegan_test_per_domain": None,  # the whole test split
-        "cyclegan_judge_train_samples": None,  # every training digit
+        "cyclegan_judge_train_samples": 4_000,  # logistic-regression judge of the CycleGAN chapter
         "generative_batch_size": 64,
         # concepts and outlook chapters
         "concepts_generator_steps": 1_500,
