@@ -1,12 +1,9 @@
-"""Shared helpers of the supervised estimators: parameter constraints, the dtype switch and
-class encoding."""
+"""Shared pieces of the supervised estimators: parameter constraints, tensors, linear scores."""
 
 import numpy as np
 import tensorflow as tf
 
 from course_lib._param_validation import DTYPE, Integral, Interval, Real
-
-FLOAT_DTYPES = ("float32", "float64")
 
 # Constraints of the parameters every iterative supervised estimator has, and of the linear
 # models' intercept switch (scikit-learn's constraint objects; course_lib._param_validation).
@@ -16,28 +13,6 @@ ITERATIVE_CONSTRAINTS = {
     "dtype": DTYPE,
 }
 LINEAR_MODEL_CONSTRAINTS = {"fit_intercept": ["boolean"], **ITERATIVE_CONSTRAINTS}
-
-
-def resolve_dtype(dtype):
-    """Return the NumPy dtype named by ``dtype`` (``"float32"`` or ``"float64"``)."""
-    name = np.dtype(dtype).name if dtype is not None else None
-    if name not in FLOAT_DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    return np.dtype(name)
-
-
-def encode_classes(y):
-    """Map labels ``y`` (n_samples,) to ``(classes, index)`` with ``index`` in 0..n_classes-1.
-
-    Raises ``ValueError`` when ``y`` holds a single class: a classifier needs at least two.
-    """
-    classes, index = np.unique(y, return_inverse=True)
-    if classes.size < 2:
-        raise ValueError(
-            f"this classifier needs samples of at least 2 classes in the data, but the data "
-            f"contain only one class: {classes[0]!r}"
-        )
-    return classes, index
 
 
 def as_tensor(array, dtype):

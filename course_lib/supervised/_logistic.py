@@ -18,17 +18,11 @@ import numpy as np
 import tensorflow as tf
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._inputs import encode_classes, resolve_dtype
 from course_lib._param_validation import Interval, Real, StrOptions, validates_params
-from course_lib.supervised._base import (
-    LINEAR_MODEL_CONSTRAINTS,
-    as_tensor,
-    encode_classes,
-    linear_scores,
-    resolve_dtype,
-)
+from course_lib.supervised._base import LINEAR_MODEL_CONSTRAINTS, as_tensor, linear_scores
 from course_lib.supervised._lbfgs import armijo_backtrack, lbfgs_minimize
 
 # ---------------------------------------------------------------------------------------------
@@ -210,7 +204,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Fit on ``X`` (n_samples, n_features) and class labels ``y`` (n_samples,)."""
         dtype = resolve_dtype(self.dtype)
         X, y = validate_data(self, X, y, dtype=dtype)
-        check_classification_targets(y)
         self.classes_, y_index = encode_classes(y)
         solver = self._solver_for(self.classes_.size)
         inv_cn = 1.0 / (float(self.C) * X.shape[0])

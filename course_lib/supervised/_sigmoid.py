@@ -8,13 +8,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._inputs import resolve_dtype
 from course_lib._param_validation import Interval, Real, StrOptions, validates_params
-from course_lib.supervised._base import (
-    LINEAR_MODEL_CONSTRAINTS,
-    as_tensor,
-    linear_scores,
-    resolve_dtype,
-)
+from course_lib.supervised._base import LINEAR_MODEL_CONSTRAINTS, as_tensor, linear_scores
 
 LOSSES = ("cross_entropy", "squared")
 

@@ -19,17 +19,11 @@ import numpy as np
 import tensorflow as tf
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._inputs import encode_classes, resolve_dtype
 from course_lib._param_validation import Interval, Real, StrOptions, validates_params
-from course_lib.supervised._base import (
-    ITERATIVE_CONSTRAINTS,
-    as_tensor,
-    encode_classes,
-    linear_scores,
-    resolve_dtype,
-)
+from course_lib.supervised._base import ITERATIVE_CONSTRAINTS, as_tensor, linear_scores
 
 POWER_ITERATIONS = 50
 ROOT_STEPS = 64
@@ -274,7 +268,6 @@ class SVC(ClassifierMixin, BaseEstimator):
         """Fit on ``X`` (n_samples, n_features) and class labels ``y`` (n_samples,)."""
         dtype = resolve_dtype(self.dtype)
         X, y = validate_data(self, X, y, dtype=dtype)
-        check_classification_targets(y)
         self.classes_, y_index = encode_classes(y)
         self._gamma = self._gamma_value(X)
         signs, self._pairs = _pair_signs(y_index, self.classes_.size)

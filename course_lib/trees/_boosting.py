@@ -15,15 +15,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._inputs import check_sample_weight, encode_classes
 from course_lib._param_validation import Integral, Interval, Real, validates_params
 from course_lib.trees._binning import bin_training_data
-from course_lib.trees._decision_tree import (
-    DecisionTreeRegressor,
-    check_weights,
-    encode_classes,
-    fitted_tree,
-)
-from course_lib.trees._forest import packed_leaf_values
+from course_lib.trees._decision_tree import DecisionTreeRegressor
 from course_lib.trees._params import (
     TREE_SHAPE_CONSTRAINTS,
     growth_settings,
@@ -33,6 +28,7 @@ from course_lib.trees._tree import (
     apply_packed,
     grow_trees,
     pack,
+    packed_leaf_values,
     row_statistics,
     segment_sum_columns,
 )
@@ -144,11 +140,9 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Boost ``n_estimators`` stages on X (n_samples, n_features) and labels y."""
         X, y = validate_data(self, X, y, dtype=np.float64)
-        y_index = encode_classes(self, y)
-        if self.n_classes_ < 2:
-            raise ValueError(f"GradientBoostingClassifier needs at least 2 classes; y has "
-                             f"{self.n_classes_} class ({self.classes_[0]!r})")
-        sample_weight = check_weights(sample_weight, X)
+        self.classes_, y_index = encode_classes(y)
+        self.n_classes_ = len(self.classes_)
+        sample_weight = check_sample_weight(sample_weight, X)
         n_stages, learning_rate, subsample = (self.n_estimators, float(self.learning_rate),
                                               float(self.subsample))
         rng = check_random_state(self.random_state)
@@ -189,8 +183,8 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
                 tree.value[:, 0] = np.where(is_leaf[nodes], newton[nodes], tree.value[:, 0])
             raw = raw + learning_rate * newton[leaves]
             train_score[stage] = log_loss(raw[in_bag], y_index[in_bag], sample_weight[in_bag])
-            stages.append([fitted_tree(DecisionTreeRegressor, params, tree,
-                                       settings.n_candidates, X.shape[1]) for tree in trees])
+            stages.append([DecisionTreeRegressor._around(params, tree, settings.n_candidates,
+                                                         X.shape[1]) for tree in trees])
         self.estimators_ = np.array(stages, dtype=object)
         self.train_score_ = train_score
         all_trees = [estimator.tree_ for estimator in self.estimators_.ravel()]

@@ -3,9 +3,9 @@
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._inputs import check_sample_weight, encode_classes
 from course_lib._param_validation import StrOptions, validates_params
 from course_lib.trees._binning import bin_training_data
 from course_lib.trees._params import (
@@ -23,23 +23,6 @@ from course_lib.trees._tree import (
 )
 
 
-def check_weights(sample_weight, X):
-    """Validated float64 weights of shape (n_samples,), non-negative, not all zero."""
-    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                         ensure_non_negative=True)
-    if not np.any(sample_weight > 0):
-        raise ValueError("sample_weight must contain at least one positive weight")
-    return sample_weight
-
-
-def encode_classes(estimator, y):
-    """Set ``classes_`` and ``n_classes_``; return y as class indices (n_samples,)."""
-    check_classification_targets(y)
-    estimator.classes_, y_index = np.unique(y, return_inverse=True)
-    estimator.n_classes_ = len(estimator.classes_)
-    return y_index
-
-
 class _BaseDecisionTree(BaseEstimator):
     """Shared fit/apply logic; subclasses choose the criteria and the node values."""
 
@@ -54,6 +37,17 @@ class _BaseDecisionTree(BaseEstimator):
                              np.zeros(len(rows), np.int64), stats, 1, settings, rng)
         self._set_tree(tree, settings.n_candidates)
         return self
+
+    @classmethod
+    def _around(cls, params, tree, max_features, n_features, classes=None):
+        """A fitted estimator around an already grown ``tree`` (for the ensembles)."""
+        estimator = cls(**params)
+        estimator.n_features_in_ = n_features
+        if classes is not None:
+            estimator.classes_ = classes
+            estimator.n_classes_ = len(classes)
+        estimator._set_tree(tree, max_features)
+        return estimator
 
     def _set_tree(self, tree, max_features):
         self.tree_ = tree
@@ -149,8 +143,9 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
     def fit(self, X, y, sample_weight=None):
         """Grow the tree on X (n_samples, n_features) and labels y (n_samples,)."""
         X, y = validate_data(self, X, y, dtype=np.float64)
-        y_index = encode_classes(self, y)
-        sample_weight = check_weights(sample_weight, X)
+        self.classes_, y_index = encode_classes(y, min_classes=1)
+        self.n_classes_ = len(self.classes_)
+        sample_weight = check_sample_weight(sample_weight, X)
         one_hot = np.eye(self.n_classes_)[y_index]
         return self._fit_payload(X, one_hot, sample_weight, CLASSIFICATION_MIN_IMPURITY)
 
@@ -196,7 +191,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
     def fit(self, X, y, sample_weight=None):
         """Grow the tree on X (n_samples, n_features) and targets y (n_samples,)."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
-        sample_weight = check_weights(sample_weight, X)
+        sample_weight = check_sample_weight(sample_weight, X)
         # Centring keeps sum(w y^2) - sum(w y)^2 / sum(w) free of cancellation.
         mean = np.average(y, weights=sample_weight)
         self._fit_payload(X, y - mean, sample_weight, regression_min_impurity(y, sample_weight))
@@ -207,13 +202,3 @@ class DecisionTreeRegressor(RegressorMixin, _BaseDecisionTree):
         """Mean target of each sample's leaf, shape (n_samples,)."""
         return self._leaf_values(X)[:, 0]
 
-
-def fitted_tree(estimator_class, params, tree, max_features, n_features, classes=None):
-    """A fitted ``estimator_class`` around an already grown ``tree`` (for ensembles)."""
-    estimator = estimator_class(**params)
-    estimator.n_features_in_ = n_features
-    if classes is not None:
-        estimator.classes_ = classes
-        estimator.n_classes_ = len(classes)
-    estimator._set_tree(tree, max_features)
-    return estimator

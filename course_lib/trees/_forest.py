@@ -7,14 +7,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._inputs import check_sample_weight, encode_classes
 from course_lib._param_validation import Integral, Interval, StrOptions, validates_params
 from course_lib.trees._binning import bin_training_data
-from course_lib.trees._decision_tree import (
-    DecisionTreeClassifier,
-    check_weights,
-    encode_classes,
-    fitted_tree,
-)
+from course_lib.trees._decision_tree import DecisionTreeClassifier
 from course_lib.trees._params import (
     CLASSIFICATION_MIN_IMPURITY,
     TREE_SHAPE_CONSTRAINTS,
@@ -25,6 +21,7 @@ from course_lib.trees._tree import (
     descend_packed,
     grow_trees,
     pack,
+    packed_leaf_values,
     row_statistics,
 )
 
@@ -32,23 +29,6 @@ from course_lib.trees._tree import (
 _ROW_BUDGET = 1 << 24
 _TREE_PARAMS = ("criterion", "max_depth", "min_samples_split", "min_samples_leaf",
                 "max_features", "max_bins")
-
-
-def packed_leaf_values(packed, values, X):
-    """Node values of every sample's leaf in every packed tree.
-
-    Parameters
-    ----------
-    packed : PackedTrees
-    values : ndarray of shape (n_nodes_total, n_values)
-        Node values in packed (global) node order.
-    X : ndarray of shape (n_samples, n_features)
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_trees, n_values)
-    """
-    return values[apply_packed(packed, X)]
 
 
 class RandomForestClassifier(ClassifierMixin, BaseEstimator):
@@ -121,8 +101,9 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on X (n_samples, n_features) and labels y (n_samples,)."""
         X, y = validate_data(self, X, y, dtype=np.float64)
-        y_index = encode_classes(self, y)
-        sample_weight = check_weights(sample_weight, X)
+        self.classes_, y_index = encode_classes(y, min_classes=1)
+        self.n_classes_ = len(self.classes_)
+        sample_weight = check_sample_weight(sample_weight, X)
         n_trees, criterion = self.n_estimators, self.criterion
         if self.oob_score and not self.bootstrap:
             raise ValueError("oob_score=True needs bootstrap=True: without bootstrap samples "
@@ -152,8 +133,8 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
                                 stats, len(batch), settings, rng)
         params = {name: getattr(self, name) for name in _TREE_PARAMS}
         self.estimators_ = [
-            fitted_tree(DecisionTreeClassifier, params, tree, settings.n_candidates, X.shape[1],
-                        self.classes_)
+            DecisionTreeClassifier._around(params, tree, settings.n_candidates, X.shape[1],
+                                           self.classes_)
             for tree in trees
         ]
         self._packed = pack(trees)

@@ -667,3 +667,20 @@ def descend_packed(packed, X, values=None):
 def apply_packed(packed, X):
     """Global leaf ids of X (n_samples, n_features) in each packed tree, (n_samples, n_trees)."""
     return descend_packed(packed, X)[0]
+
+
+def packed_leaf_values(packed, values, X):
+    """Node values of every sample's leaf in every packed tree.
+
+    Parameters
+    ----------
+    packed : PackedTrees
+    values : ndarray of shape (n_nodes_total, n_values)
+        Node values in packed (global) node order.
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_trees, n_values)
+    """
+    return values[apply_packed(packed, X)]
