@@ -103,7 +103,8 @@ def test_one_device_strategy_matches_and_explicit_init_is_used():
 def test_a_strategy_must_be_a_tf_distribute_strategy():
     dataset = tf.data.Dataset.from_tensor_slices(_blobs())
     for wrong in ("mirrored", 2, object()):
-        with pytest.raises(ValueError, match="must be None or a tf.distribute.Strategy"):
+        with pytest.raises(ValueError, match="The 'strategy' parameter of KMeans must be an "
+                                             "instance of .*Strategy.* or None"):
             KMeans(4, strategy=wrong).fit(dataset)
 
 

@@ -19,12 +19,12 @@ from course_lib.trees import (
     GradientBoostingClassifier,
     RandomForestClassifier,
 )
-from course_lib.unsupervised import PCA
+from course_lib.unsupervised import PCA, KMeans
 
 ESTIMATORS = [
     LinearRegression(), LogisticRegression(), SigmoidRegression(), SVC(max_iter=200),
     DecisionTreeClassifier(), DecisionTreeRegressor(), RandomForestClassifier(n_estimators=3),
-    GradientBoostingClassifier(n_estimators=3), PCA(),
+    GradientBoostingClassifier(n_estimators=3), KMeans(n_clusters=2, n_init=1), PCA(),
     LabelPropagation(), LabelSpreading(),
 ]
 

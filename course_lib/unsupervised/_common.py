@@ -1,14 +1,10 @@
 """Pieces shared by the unsupervised and semi-supervised estimators.
 
-- :func:`check_params`: a small validator for constructor parameters (run in ``fit``);
 - :func:`squared_distances`: squared Euclidean distances by one matrix product;
 - :func:`nearest_neighbors`: the k nearest reference rows of each query row, in blocks;
 - :func:`iter_batches`: the batches of an array or of a ``tf.data.Dataset``, as float tensors.
 """
 
-import numbers
-
-import numpy as np
 import tensorflow as tf
 
 from course_lib.datasets._shards import raise_shard_error
@@ -16,68 +12,6 @@ from course_lib.datasets._shards import raise_shard_error
 # Largest number of entries of one (rows x columns) block of distances held at once
 # (2**22 float64 entries are 32 MiB).
 MAX_BLOCK_ENTRIES = 2**22
-
-
-# ------------------------------------------------------------------------------------------
-# Parameter validation
-# ------------------------------------------------------------------------------------------
-
-def check_params(estimator, rules):
-    """Check constructor parameters against ``rules`` and raise a clear error.
-
-    Parameters
-    ----------
-    estimator : object
-        The estimator whose attributes are checked.
-    rules : dict
-        Maps a parameter name to a list of allowed forms. A form is a tuple of values
-        (``("rbf", "knn")``), or ``(type, low, high, closed)`` with ``type`` one of
-        ``numbers.Integral`` / ``numbers.Real``, bounds that may be ``None`` and ``closed``
-        one of ``"both"``, ``"left"``, ``"right"``, ``"neither"``, or the string
-        ``"array-like"`` or ``None`` (the value ``None`` itself).
-    """
-    for name, forms in rules.items():
-        value = getattr(estimator, name)
-        if not any(_matches(value, form) for form in forms):
-            raise ValueError(
-                f"The '{name}' parameter of {type(estimator).__name__} must be "
-                f"{' or '.join(_describe(form) for form in forms)}. Got {value!r} instead."
-            )
-
-
-def _matches(value, form):
-    if form is None:
-        return value is None
-    if form == "array-like":
-        return isinstance(value, (np.ndarray, list, tuple)) or hasattr(value, "__array__")
-    if isinstance(form, tuple) and form and isinstance(form[0], type):
-        kind, low, high, closed = form
-        if isinstance(value, bool) or not isinstance(value, kind):
-            return False
-        if kind is numbers.Real and not np.isfinite(value):
-            return False
-        if low is not None and (value < low or (value == low and closed in ("right", "neither"))):
-            return False
-        if high is None:
-            return True
-        return not (value > high or (value == high and closed in ("left", "neither")))
-    return isinstance(value, str) and value in form
-
-
-def _describe(form):
-    if form is None:
-        return "None"
-    if form == "array-like":
-        return "an array-like"
-    if isinstance(form, tuple) and form and isinstance(form[0], type):
-        kind, low, high, closed = form
-        left = "[" if closed in ("both", "left") else "("
-        right = "]" if closed in ("both", "right") else ")"
-        kind_name = "an int" if kind is numbers.Integral else "a float"
-        low_text = "-inf" if low is None else low
-        high_text = "inf" if high is None else high
-        return f"{kind_name} in the range {left}{low_text}, {high_text}{right}"
-    return "one of " + ", ".join(repr(option) for option in form)
 
 
 # ------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ ways to fit:
   assigned to it (Sculley 2010).
 """
 
-import numbers
 import warnings
 import weakref
 
@@ -26,10 +25,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from course_lib._param_validation import (
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+    validates_params,
+)
 from course_lib.datasets._shards import raise_shard_error
 from course_lib.unsupervised._common import (
     block_rows,
-    check_params,
     check_stream_features,
     dataset_float_dtype,
     dataset_n_features,
@@ -285,6 +290,17 @@ default="k-means++"
     [0.05, 5.05]
     """
 
+    _parameter_constraints = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "strategy": [tf.distribute.Strategy, None],
+    }
+
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
                  tol=1e-4, random_state=None, batch_size=None, strategy=None):
         self.n_clusters = n_clusters
@@ -297,20 +313,6 @@ default="k-means++"
         self.strategy = strategy
 
     # -- validation --------------------------------------------------------------------
-
-    def _validate_params(self):
-        check_params(self, {
-            "n_clusters": [(numbers.Integral, 1, None, "left")],
-            "init": [("k-means++", "random"), "array-like"],
-            "n_init": [("auto",), (numbers.Integral, 1, None, "left")],
-            "max_iter": [(numbers.Integral, 1, None, "left")],
-            "tol": [(numbers.Real, 0, None, "left")],
-            "batch_size": [None, (numbers.Integral, 1, None, "left")],
-        })
-        if self.strategy is not None and not isinstance(self.strategy, tf.distribute.Strategy):
-            raise ValueError(
-                "The 'strategy' parameter of KMeans must be None or a tf.distribute.Strategy "
-                f"(e.g. tf.distribute.MirroredStrategy()). Got {self.strategy!r} instead.")
 
     def _refuse_strategy(self, what):
         if self.strategy is not None:
@@ -358,6 +360,7 @@ default="k-means++"
 
     # -- fitting -----------------------------------------------------------------------
 
+    @validates_params
     def fit(self, X, y=None):
         """Compute the clustering.
 
@@ -371,7 +374,6 @@ default="k-means++"
         -------
         self : KMeans
         """
-        self._validate_params()
         if is_dataset(X):
             return self._fit_dataset(X)
         self._refuse_strategy("an in-memory array")
@@ -507,6 +509,7 @@ default="k-means++"
                 f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
                 ConvergenceWarning, stacklevel=3)
 
+    @validates_params
     def partial_fit(self, X, y=None):
         """Update the centres with one mini-batch (or every batch of a dataset).
 
@@ -524,8 +527,6 @@ default="k-means++"
         self : KMeans
         """
         first_call = not hasattr(self, "cluster_centers_")
-        if first_call:
-            self._validate_params()
         self._refuse_strategy("partial_fit (mini-batch updates)")
         if is_dataset(X):
             check_stream_features(self, X, first_call)
