@@ -1,4 +1,4 @@
-"""Pieces shared by the unsupervised and semi-supervised estimators.
+"""TensorFlow building blocks shared by the estimators of several subpackages.
 
 - :func:`squared_distances`: squared Euclidean distances by one matrix product;
 - :func:`nearest_neighbors`: the k nearest reference rows of each query row, in blocks;
@@ -7,7 +7,7 @@
 
 import tensorflow as tf
 
-from course_lib.datasets._shards import raise_shard_error
+from course_lib.datasets import raise_shard_error
 
 # Largest number of entries of one (rows x columns) block of distances held at once
 # (2**22 float64 entries are 32 MiB).

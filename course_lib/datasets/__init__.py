@@ -17,7 +17,13 @@ from course_lib.datasets._mnist import (
     load_mnist,
     verify_bundled_mnist,
 )
-from course_lib.datasets._shards import ShardError, load_manifest, read_shards, write_shards
+from course_lib.datasets._shards import (
+    ShardError,
+    load_manifest,
+    raise_shard_error,
+    read_shards,
+    write_shards,
+)
 from course_lib.datasets._sklearn_sets import load_tabular
 from course_lib.datasets._synthetic import make_blobs, make_linear_regression, make_two_moons
 
@@ -29,6 +35,6 @@ __all__ = [
     "make_linear_regression",
     "make_two_moons",
     "verify_bundled_mnist",
-    "ShardError", "load_manifest", "read_shards", "write_shards",
+    "ShardError", "load_manifest", "raise_shard_error", "read_shards", "write_shards",
     "DigitDomains", "blend_with_patches", "grey_to_rgb", "load_digit_domains", "rgb_to_grey",
 ]

@@ -352,7 +352,11 @@ def read_shards(path, batch_size, shuffle_shards=False, seed=0):
 
 
 def raise_shard_error(error):
-    """Re-raise a ShardError carried in a tf.data error message; else return None."""
+    """Re-raise a ShardError carried in a tf.data error message; else return None.
+
+    A shard that fails its check inside a ``read_shards`` pipeline surfaces as a TensorFlow
+    error while iterating; call this in the ``except`` clause to get the ShardError back.
+    """
     match = _ERROR_MARK.search(str(error))
     if match:
         raise ShardError(match.group(1)) from error

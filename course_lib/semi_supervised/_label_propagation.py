@@ -31,7 +31,7 @@ from course_lib._param_validation import (
     StrOptions,
     validates_params,
 )
-from course_lib.unsupervised._common import nearest_neighbors, squared_distances
+from course_lib._tf_blocks import nearest_neighbors, squared_distances
 
 # ------------------------------------------------------------------------------------------
 # Graphs and the iteration, in TensorFlow

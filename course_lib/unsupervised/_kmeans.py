@@ -32,8 +32,7 @@ from course_lib._param_validation import (
     StrOptions,
     validates_params,
 )
-from course_lib.datasets._shards import raise_shard_error
-from course_lib.unsupervised._common import (
+from course_lib._tf_blocks import (
     block_rows,
     check_stream_features,
     dataset_float_dtype,
@@ -42,6 +41,7 @@ from course_lib.unsupervised._common import (
     iter_batches,
     squared_distances,
 )
+from course_lib.datasets import raise_shard_error
 
 _DEFAULT_STREAM_BATCH = 1024
 

@@ -25,7 +25,7 @@ from course_lib._param_validation import (
     StrOptions,
     validates_params,
 )
-from course_lib.unsupervised._common import (
+from course_lib._tf_blocks import (
     check_stream_features,
     dataset_float_dtype,
     is_dataset,
