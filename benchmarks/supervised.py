@@ -10,10 +10,9 @@ Timings on a shared machine are noisy: compare ratios from the same run.
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _timing import median_seconds
 from sklearn import linear_model, svm
 
 from course_lib.supervised import SVC, LinearRegression, LogisticRegression
@@ -33,13 +32,7 @@ def make_data(n_samples, n_features, seed=0):
 
 def median_fit_seconds(estimator, X, y, repeats):
     """Median wall time of ``estimator.fit(X, y)`` over ``repeats`` runs after one warm-up."""
-    estimator.fit(X, y)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        estimator.fit(X, y)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(lambda: estimator.fit(X, y), repeats)
 
 
 def main():

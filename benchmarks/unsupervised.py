@@ -21,28 +21,17 @@ of 20,000 x 50 float32 (38 / 76 / 153 MiB of data): flat.
 
 import argparse
 import resource
-import statistics
 import threading
 import time
 
 import numpy as np
+from _timing import median_seconds
 from sklearn import cluster, decomposition, semi_supervised
 from sklearn.datasets import make_blobs
 
 import course_lib  # noqa: F401  (imports TensorFlow quietly)
 from course_lib.semi_supervised import LabelSpreading
 from course_lib.unsupervised import PCA, KMeans
-
-
-def median_seconds(function, repeats):
-    """Median wall time of ``function()`` over ``repeats`` runs, after one warm-up run."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def compare(name, ours, reference, repeats):
