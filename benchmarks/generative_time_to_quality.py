@@ -3,8 +3,9 @@
 Run by hand (minutes of CPU time; timings on a shared machine are noisy, so rerun and compare
 medians)::
 
-    COURSE_PROFILE=fast .venv/bin/python benchmarks/generative_time_to_quality.py [--gan-seconds 180]
-        [--tutorial-gan-seconds 900] [--vae-seconds 150] [--cyclegan-seconds 300]
+    COURSE_PROFILE=fast .venv/bin/python benchmarks/generative_time_to_quality.py
+        [--gan-seconds 180] [--tutorial-gan-seconds 900] [--vae-seconds 150]
+        [--cyclegan-seconds 300]
         [--skip-gan] [--skip-vae] [--skip-cyclegan]
 
 Everything is measured in this process on the bundled MNIST split (8,000 train / 2,000 test):
