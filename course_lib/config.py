@@ -47,7 +47,7 @@ BUDGETS = {
         "pca_mnist_samples": 8_000,
         # generative models
         "dcgan_epochs": 8,
-        "vae_epochs": 12,
+        "vae_epochs": 10,
         "vae2d_epochs": 6,
         "cyclegan_epochs": 6,
         "cyclegan_train_per_domain": 2_000,
