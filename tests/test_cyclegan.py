@@ -462,3 +462,23 @@ def test_cycle_reconstruction_error_by_hand():
 def test_cycle_reconstruction_error_rejects_bad_input(real, cycled, message):
     with pytest.raises(ValueError, match=message):
         cycle_reconstruction_error(real, cycled)
+
+
+def test_evaluate_scores_without_updating_and_repeats():
+    model = _compiled(_tiny_model())
+    model.train_step((tf.constant(_batch(1)), tf.constant(_batch(2))))  # fills the image pools
+    before = [w.numpy().copy() for w in model.weights]
+    first = model.evaluate(_dataset(), verbose=0, return_dict=True)
+    assert set(first) == {"total_loss", "g_loss", "f_loss", "cycle_loss", "identity_loss",
+                          "semantic_loss", "d_x_loss", "d_y_loss"}
+    assert all(np.isfinite(value) for value in first.values())
+    assert first == model.evaluate(_dataset(), verbose=0, return_dict=True)
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(before, model.weights, strict=True))
+    # one batch of 16: the cycle loss of the current generators, by hand
+    real_x, real_y = _batch(1, 16), _batch(2, 16)
+    cycled_x = model.generator_f(model.generator_g(real_x, training=False), training=False)
+    cycled_y = model.generator_g(model.generator_f(real_y, training=False), training=False)
+    expected = (np.abs(real_x - cycled_x.numpy()).mean()
+                + np.abs(real_y - cycled_y.numpy()).mean())
+    whole = model.evaluate(_dataset(batch_size=16), verbose=0, return_dict=True)
+    np.testing.assert_allclose(whole["cycle_loss"], expected, rtol=1e-5)

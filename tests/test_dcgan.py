@@ -243,3 +243,32 @@ def test_training_noise_differs_between_steps_and_repeats_with_the_seed():
     first, again, other = run(0), run(0), run(1)
     assert first == again
     assert first != other
+
+
+def test_evaluate_scores_without_updating_and_repeats():
+    config.set_seed(0)
+    gan = _small_gan()
+    real = np.random.default_rng(3).uniform(-1, 1, (12, 28, 28, 1)).astype(np.float32)
+    before = [w.numpy().copy() for w in gan.weights]
+    first = gan.evaluate(real, batch_size=12, verbose=0, return_dict=True)
+    assert set(first) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert first == gan.evaluate(real, batch_size=12, verbose=0, return_dict=True)
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(before, gan.weights, strict=True))
+    # the losses of the trained generator on the fixed-seed latents, by hand
+    noise = tf.random.stateless_normal((12, gan.latent_dim), tf.constant([gan.seed, -1]))
+    real_logits = gan.discriminator(real, training=False).numpy().astype(np.float64)
+    fake_logits = gan.discriminator(gan.generator(noise, training=False),
+                                    training=False).numpy().astype(np.float64)
+    np.testing.assert_allclose(first["d_loss"], discriminator_loss(real_logits, fake_logits),
+                               rtol=1e-5)
+    np.testing.assert_allclose(first["g_loss"], generator_loss(fake_logits), rtol=1e-5)
+    np.testing.assert_allclose(first["d_real"], _sigmoid(real_logits).mean(), rtol=1e-5)
+
+
+def test_fit_reports_validation_losses():
+    config.set_seed(0)
+    gan = _small_gan()
+    images = np.random.default_rng(4).uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32)
+    history = gan.fit(images, batch_size=8, epochs=1, verbose=0, validation_data=(images,))
+    assert {"val_d_loss", "val_g_loss"} <= set(history.history)
+    assert np.isfinite(history.history["val_d_loss"][0])

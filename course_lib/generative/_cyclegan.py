@@ -502,25 +502,25 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
         grey = tf.reduce_mean(images, axis=-1, keepdims=True)
         return self.classifier((grey + 1.0) / 2.0, training=False)
 
-    def _generator_losses(self, real_x, real_y):
+    def _generator_losses(self, real_x, real_y, training=True):
         """Forward both cycles; return (total, terms dict, fake_x, fake_y)."""
-        fake_y = self.generator_g(real_x, training=True)
-        cycled_x = self.generator_f(fake_y, training=True)
-        fake_x = self.generator_f(real_y, training=True)
-        cycled_y = self.generator_g(fake_x, training=True)
+        fake_y = self.generator_g(real_x, training=training)
+        cycled_x = self.generator_f(fake_y, training=training)
+        fake_x = self.generator_f(real_y, training=training)
+        cycled_y = self.generator_g(fake_x, training=training)
         cycle_x = cycle_consistency_loss(real_x, cycled_x)
         cycle_y = cycle_consistency_loss(real_y, cycled_y)
         terms = {
-            "g_loss": lsgan_generator_loss(self.discriminator_y(fake_y, training=True)),
-            "f_loss": lsgan_generator_loss(self.discriminator_x(fake_x, training=True)),
+            "g_loss": lsgan_generator_loss(self.discriminator_y(fake_y, training=training)),
+            "f_loss": lsgan_generator_loss(self.discriminator_x(fake_x, training=training)),
             "cycle_loss": cycle_x + cycle_y,
             "identity_loss": tf.constant(0.0),
             "semantic_loss": tf.constant(0.0),
         }
         if self.identity_weight > 0:
             terms["identity_loss"] = (
-                identity_loss(real_y, self.generator_g(real_y, training=True))
-                + identity_loss(real_x, self.generator_f(real_x, training=True)))
+                identity_loss(real_y, self.generator_g(real_y, training=training))
+                + identity_loss(real_x, self.generator_f(real_x, training=training)))
         if self.semantic_weight > 0:
             terms["semantic_loss"] = semantic_consistency_loss(
                 self._classify(real_x), self._classify(fake_y),
@@ -558,6 +558,24 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
                                self._discriminator_variables())
 
         terms["total_loss"] = total
+        return self._track(terms)
+
+    def test_step(self, data):
+        # The same losses with no update; the discriminators score the current fakes (the
+        # image pools are training state and stay untouched).
+        real_x, real_y = data
+        total, terms, fake_x, fake_y = self._generator_losses(real_x, real_y, training=False)
+        terms["d_x_loss"] = lsgan_discriminator_loss(
+            self.discriminator_x(real_x, training=False),
+            self.discriminator_x(fake_x, training=False))
+        terms["d_y_loss"] = lsgan_discriminator_loss(
+            self.discriminator_y(real_y, training=False),
+            self.discriminator_y(fake_y, training=False))
+        terms["total_loss"] = total
+        return self._track(terms)
+
+    def _track(self, terms):
+        """Update the tracker of every loss term; return their results (the step's logs)."""
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}

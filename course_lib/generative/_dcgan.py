@@ -228,6 +228,22 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
         if self.averaged_generator is not None:
             self._update_average()
 
+        return self._track(d_loss, g_loss, real_logits, fake_logits)
+
+    def test_step(self, data):
+        # The same losses with no update, on noise from a fixed seed: evaluating twice (or the
+        # validation data of two epochs) scores the same generator on the same latents.
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        seed = tf.constant([self.seed, -1], tf.int32)
+        noise = tf.random.stateless_normal((tf.shape(real)[0], self.latent_dim), seed)
+        fake = self.generator(noise, training=False)
+        real_logits = self.discriminator(real, training=False)
+        fake_logits = self.discriminator(fake, training=False)
+        return self._track(discriminator_loss(real_logits, fake_logits),
+                           generator_loss(fake_logits), real_logits, fake_logits)
+
+    def _track(self, d_loss, g_loss, real_logits, fake_logits):
+        """Update the four trackers; return their results (the step's logs)."""
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         for tracker, logits in ((self.real_score_tracker, real_logits),
