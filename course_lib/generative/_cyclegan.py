@@ -535,6 +535,15 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
                  + self.semantic_weight * terms["semantic_loss"])
         return total, terms, fake_x, fake_y
 
+    def _discriminator_losses(self, real_x, real_y, fake_x, fake_y, training=True):
+        """Least-squares losses of D_X and D_Y on real images and fakes, as a terms dict."""
+        return {
+            "d_x_loss": lsgan_discriminator_loss(self.discriminator_x(real_x, training=training),
+                                                 self.discriminator_x(fake_x, training=training)),
+            "d_y_loss": lsgan_discriminator_loss(self.discriminator_y(real_y, training=training),
+                                                 self.discriminator_y(fake_y, training=training)),
+        }
+
     def train_step(self, data):
         # 1. Generators: adversarial + cycle + identity (+ semantic) losses, one joint update.
         # 2. Discriminators: least-squares loss on real images and pooled earlier fakes.
@@ -547,12 +556,7 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
         pooled_x = self.pool_x(tf.stop_gradient(fake_x))
         pooled_y = self.pool_y(tf.stop_gradient(fake_y))
         with tf.GradientTape() as tape:
-            terms["d_x_loss"] = lsgan_discriminator_loss(
-                self.discriminator_x(real_x, training=True),
-                self.discriminator_x(pooled_x, training=True))
-            terms["d_y_loss"] = lsgan_discriminator_loss(
-                self.discriminator_y(real_y, training=True),
-                self.discriminator_y(pooled_y, training=True))
+            terms.update(self._discriminator_losses(real_x, real_y, pooled_x, pooled_y))
             discriminator_total = terms["d_x_loss"] + terms["d_y_loss"]
         _steps.apply_gradients(self.discriminator_optimizer, tape, discriminator_total,
                                self._discriminator_variables())
@@ -565,12 +569,7 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
         # image pools are training state and stay untouched).
         real_x, real_y = data
         total, terms, fake_x, fake_y = self._generator_losses(real_x, real_y, training=False)
-        terms["d_x_loss"] = lsgan_discriminator_loss(
-            self.discriminator_x(real_x, training=False),
-            self.discriminator_x(fake_x, training=False))
-        terms["d_y_loss"] = lsgan_discriminator_loss(
-            self.discriminator_y(real_y, training=False),
-            self.discriminator_y(fake_y, training=False))
+        terms.update(self._discriminator_losses(real_x, real_y, fake_x, fake_y, training=False))
         terms["total_loss"] = total
         return self._track(terms)
 
