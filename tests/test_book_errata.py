@@ -17,6 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 BIB_FILE = BOOK / "references.bib"
 OUTLOOK = BOOK / "outlook" / "future.ipynb"
+DIFFUSION_CHAPTER = BOOK / "generation" / "diffusion.ipynb"
 ERRATA_PAGE = BOOK / "appendix" / "errata.md"
 
 # {cite}`a,b`, {cite:p}`a`, {cite:t}`a; b` ... as written in MyST markdown.
@@ -206,11 +207,14 @@ def test_e09_outlook_names_the_family_and_cites_a_real_paper(family, bibliograph
         assert not entry_problems(BibliographyData(entries={key: bibliography.entries[key]}))
 
 
-def test_e09_outlook_runs_a_demo_of_each_family():
+def test_e09_each_family_is_run_in_the_book():
     code = _code_of_notebook(OUTLOOK)
     assert "mask" in code and "autoregressive_nll" in code      # masked autoregressive model
     assert "batch_jacobian" in code and "log_det" in code        # change of variables of a flow
-    assert "alpha_bars" in code and "diffusion_sample" in code   # forward and reverse diffusion
+    assert "alpha_bar" in code                                   # forward diffusion, closed form
+    # diffusion models are trained and sampled (DDPM, DDIM) in their own chapter
+    diffusion = _code_of_notebook(DIFFUSION_CHAPTER)
+    assert "NoiseSchedule" in diffusion and "ddpm" in diffusion and "ddim" in diffusion
 
 
 def test_e09_errata_page_points_to_the_outlook_chapter():
