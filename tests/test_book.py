@@ -214,3 +214,18 @@ def test_the_introduction_lists_every_chapter_with_its_own_prerequisites():
     for chapter in sorted(chapters):
         assert table[chapter] == _prerequisites(BOOK / (chapter + ".ipynb")), (
             f"{chapter}: the intro's prerequisites differ from the chapter's 本章信息")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: str(p.relative_to(BOOK)))
+def test_display_math_blocks_stand_apart_from_paragraphs(notebook):
+    # MyST reads a "$$" line glued to the paragraph above as paragraph text: the page then
+    # shows raw TeX (test_browser finds it only after a full build).
+    for cell in _cells(notebook):
+        if cell["cell_type"] != "markdown":
+            continue
+        lines = _source(cell).splitlines()
+        openings = [i for i, line in enumerate(lines) if line.strip() == "$$"][::2]
+        for i in openings:
+            assert i == 0 or not lines[i - 1].strip(), (
+                f"{cell.get('id')}: the display math opened at line {i + 1} needs a blank line "
+                f"before it: {lines[i - 1][:60]!r}")
