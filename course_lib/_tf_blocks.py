@@ -115,6 +115,21 @@ def check_stream_features(estimator, dataset, first_call):
     estimator.n_features_in_ = n_features
 
 
+def first_item_batches(dataset, batch_size):
+    """``dataset`` as batches of its first items, shape (batch, n_features).
+
+    A dataset of tuples ``(x, ...)`` keeps only ``x``; a dataset of single samples is
+    batched by ``batch_size``; a dataset of batches passes unchanged.
+    """
+    spec = dataset.element_spec
+    if isinstance(spec, (tuple, list)):
+        dataset = dataset.map(lambda *items: items[0])
+        spec = spec[0]
+    if spec.shape.rank == 1:
+        dataset = dataset.batch(batch_size)
+    return dataset
+
+
 def iter_batches(data, batch_size, dtype):
     """Yield float tensors of shape (batch, n_features) from an array or a dataset.
 
@@ -127,13 +142,7 @@ def iter_batches(data, batch_size, dtype):
     dtype : tf.DType
     """
     if is_dataset(data):
-        spec = data.element_spec
-        if isinstance(spec, (tuple, list)):
-            data = data.map(lambda *items: items[0])
-            spec = spec[0]
-        if spec.shape.rank == 1:
-            data = data.batch(batch_size)
-        for batch in _raising_shard_errors(data):
+        for batch in _raising_shard_errors(first_item_batches(data, batch_size)):
             batch = tf.cast(batch, dtype)
             if not bool(tf.reduce_all(tf.math.is_finite(batch))):
                 raise ValueError("Input batch contains NaN or infinity.")

@@ -99,7 +99,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     tol : float, default=1e-8
         ``"gd"`` stops when the gradient norm falls below ``tol`` times its initial value.
     dtype : {"float32", "float64"}, default="float32"
-        Precision of the computation.
+        Precision of the computation and of the outputs; see the dtype policy in
+        :mod:`course_lib._inputs`.
 
     Attributes
     ----------

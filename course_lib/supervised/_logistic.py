@@ -163,6 +163,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Stop when the largest absolute gradient entry of the objective divided by C * n falls
         below ``tol``.
     dtype : {"float32", "float64"}, default="float32"
+        Precision of the computation and of the outputs; see the dtype policy in
+        :mod:`course_lib._inputs`.
 
     Attributes
     ----------

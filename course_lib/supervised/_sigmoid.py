@@ -112,6 +112,8 @@ class SigmoidRegression(RegressorMixin, BaseEstimator):
     tol : float, default=1e-6
         Stop when the gradient's Euclidean norm falls below ``tol``.
     dtype : {"float32", "float64"}, default="float32"
+        Precision of the computation and of the outputs; see the dtype policy in
+        :mod:`course_lib._inputs`.
 
     Attributes
     ----------

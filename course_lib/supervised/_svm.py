@@ -222,6 +222,8 @@ class SVC(ClassifierMixin, BaseEstimator):
     max_iter : int, default=20_000
         Limit of projected-gradient steps.
     dtype : {"float32", "float64"}, default="float32"
+        Precision of the computation and of the outputs; see the dtype policy in
+        :mod:`course_lib._inputs`.
 
     Attributes
     ----------

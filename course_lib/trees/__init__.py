@@ -4,6 +4,7 @@ Trees split on quantile bins of the features (exact CART thresholds when a featu
 ``max_bins`` distinct values); a whole tree level is searched at once from per-node histograms,
 and a forest's trees (or a boosting stage's K trees) grow together. Prediction descends node
 arrays (feature, threshold, left, right, value) for all samples and trees at once.
+Every tree computes in float64 (the dtype policy: :mod:`course_lib._inputs`).
 """
 
 from course_lib.trees._boosting import GradientBoostingClassifier

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from course_lib._inputs import check_sample_weight, encode_classes
+from course_lib._inputs import validate_classification_data
 from course_lib._param_validation import Integral, Interval, Real, validates_params
 from course_lib.trees._binning import bin_training_data
 from course_lib.trees._decision_tree import DecisionTreeRegressor
@@ -139,10 +139,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     @validates_params
     def fit(self, X, y, sample_weight=None):
         """Boost ``n_estimators`` stages on X (n_samples, n_features) and labels y."""
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        self.classes_, y_index = encode_classes(y)
-        self.n_classes_ = len(self.classes_)
-        sample_weight = check_sample_weight(sample_weight, X)
+        X, y_index, sample_weight = validate_classification_data(self, X, y, sample_weight)
         n_stages, learning_rate, subsample = (self.n_estimators, float(self.learning_rate),
                                               float(self.subsample))
         rng = check_random_state(self.random_state)

@@ -5,7 +5,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from course_lib._inputs import check_sample_weight, encode_classes
+from course_lib._inputs import check_sample_weight, validate_classification_data
 from course_lib._param_validation import StrOptions, validates_params
 from course_lib.trees._binning import bin_training_data
 from course_lib.trees._params import (
@@ -142,10 +142,8 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseDecisionTree):
     @validates_params
     def fit(self, X, y, sample_weight=None):
         """Grow the tree on X (n_samples, n_features) and labels y (n_samples,)."""
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        self.classes_, y_index = encode_classes(y, min_classes=1)
-        self.n_classes_ = len(self.classes_)
-        sample_weight = check_sample_weight(sample_weight, X)
+        X, y_index, sample_weight = validate_classification_data(self, X, y, sample_weight,
+                                                                 min_classes=1)
         one_hot = np.eye(self.n_classes_)[y_index]
         return self._fit_payload(X, one_hot, sample_weight, CLASSIFICATION_MIN_IMPURITY)
 

@@ -37,6 +37,7 @@ from course_lib._tf_blocks import (
     check_stream_features,
     dataset_float_dtype,
     dataset_n_features,
+    first_item_batches,
     is_dataset,
     iter_batches,
     squared_distances,
@@ -445,13 +446,8 @@ default="k-means++"
 
     def _distributed(self, dataset, batch_size, dtype):
         """The dataset as batches of ``dtype``, minus the offset, split over the replicas."""
-        spec = dataset.element_spec
-        if isinstance(spec, (tuple, list)):
-            dataset = dataset.map(lambda *items: items[0])
-            spec = spec[0]
-        if spec.shape.rank == 1:
-            dataset = dataset.batch(batch_size)
         offset = self._offset
+        dataset = first_item_batches(dataset, batch_size)
         dataset = dataset.map(lambda batch: tf.cast(batch, dtype) - offset)
         policy = dataset.options().experimental_distribute.auto_shard_policy
         if policy == tf.data.experimental.AutoShardPolicy.AUTO:
