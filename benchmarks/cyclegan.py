@@ -43,10 +43,10 @@ import time
 
 import course_lib  # noqa: F401  (first: TensorFlow then starts without its log lines)
 import keras
-from sklearn.linear_model import LogisticRegression
 
 from course_lib import config, generative, metrics
-from course_lib.datasets import grey_to_rgb, load_digit_domains, rgb_to_grey
+from course_lib.datasets import grey_to_rgb, load_digit_domains
+from _common import Judge
 
 CONFIGURATIONS = {
     "plain": {},
@@ -77,47 +77,6 @@ def parse_arguments(argv=None):
     parser.add_argument("--n-per-domain", type=int, default=4000)
     parser.add_argument("--n-test", type=int, default=1000)
     return parser.parse_args(argv)
-
-
-class Judge:
-    """Scores translations F(y): both classifiers' accuracy, cycle error, classifier FID."""
-
-    def __init__(self, domains):
-        self.labels = domains.colour_test_labels
-        self.y_test = generative.scale_images(domains.colour_test)
-        self.x_test = generative.scale_images(grey_to_rgb(domains.grey_test))
-        self.real_digits = domains.grey_test
-        self.logistic = LogisticRegression(max_iter=300, C=0.1).fit(
-            domains.grey_train.reshape(len(domains.grey_train), -1) / 255.0,
-            domains.grey_train_labels)
-
-    def independent_accuracy(self, digit_images):
-        return float(self.logistic.score(digit_images.reshape(len(digit_images), -1),
-                                         self.labels))
-
-    def baselines(self, domains):
-        """Scores of two fixed views of the untranslated colour images.
-
-        ``grey``: the channel mean (uint8); ``contrast``: the channel mean of the contrast
-        view ``|y - median(y)|`` that F gets with ``contrast_input`` (floats in [-1, 1]).
-        """
-        contrast = generative.ContrastView()(self.y_test).numpy()
-        views = {"grey": rgb_to_grey(domains.colour_test),
-                 "contrast": contrast[..., self.y_test.shape[-1]:].mean(axis=-1) - 1.0}
-        return {name: {"cnn": metrics.label_preservation_accuracy(view, self.labels),
-                       "independent": self.independent_accuracy(metrics.to_digit_images(view)),
-                       "fid": metrics.classifier_fid(metrics.to_digit_images(view),
-                                                     self.real_digits)}
-                for name, view in views.items()}
-
-    def __call__(self, model):
-        translated = model.y_to_x(self.y_test)  # [-1, 1], three equal-ish channels
-        digits = metrics.to_digit_images(translated)  # [0, 1], one channel
-        cycled = model.y_to_x(model.x_to_y(self.x_test))
-        return {"cnn": metrics.label_preservation_accuracy(translated, self.labels),
-                "independent": self.independent_accuracy(digits),
-                "cycle_error": metrics.cycle_reconstruction_error(self.x_test, cycled),
-                "fid": metrics.classifier_fid(digits, self.real_digits)}
 
 
 class TimedEvaluation(keras.callbacks.Callback):

@@ -7,7 +7,7 @@ Run by hand (not part of the tests)::
 The ``full`` profile's CycleGAN (40 epochs on 30,000 images per domain of Keras's MNIST) needs
 the download and hours of CPU; this script is its stand-in on the bundled split: 4,000 images
 per domain, batch 32, the course's recipe (``build_cyclegan`` defaults, Adam 2e-4 with beta_1
-0.5), judged on 2,000 colour test digits by :class:`cyclegan.Judge` (the course classifier, an
+0.5), judged on 2,000 colour test digits by :class:`_common.Judge` (the course classifier, an
 independent logistic regression, cycle error, classifier FID of F(y)). It prints
 
 - a supervised ceiling: the course classifier's network (3 input channels) trained for 15
@@ -31,7 +31,7 @@ import numpy as np
 
 from course_lib import config, generative, metrics
 from course_lib.datasets import grey_to_rgb, load_digit_domains
-from cyclegan import Judge
+from _common import Judge
 
 LEARNING_RATE = 2e-4
 SCHEDULES = ("constant", "decay")

@@ -11,7 +11,7 @@ for the chapter's number of epochs (``config.budget("dcgan_epochs")`` unless ``-
 after every 4th epoch (``--evaluate-every``) and the last it prints the training seconds so far
 (evaluation excluded), the classifier-FID of 2,000 samples (``gan.generate(2000, seed=1)``)
 against the 2,000 test digits, and the rarest class's share of the samples (``gan_quality`` of
-``benchmarks/generative_time_to_quality.py``). The variants:
+``benchmarks/_common.py``). The variants:
 
 - ``course``: ``build_dcgan_generator(64)``, ``build_dcgan_discriminator()``, ``DCGAN``'s
   averaged generator (``ema_momentum=0.999``) and ``DCGAN.compile``'s default Adam rates
@@ -34,7 +34,7 @@ import tensorflow as tf
 from course_lib import config, generative, metrics
 from course_lib.datasets import load_mnist
 from course_lib.generative import _steps
-from generative_time_to_quality import N_EVAL, gan_quality
+from _common import N_EVAL, gan_quality
 
 VARIANTS = ("course", "no-average", "no-refine-layer", "paper-rates", "two-pass")
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from course_lib import metrics
 from course_lib.datasets import load_mnist
-from generative_time_to_quality import N_EVAL
+from _common import N_EVAL
 
 DISTANCES = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)
 ONE_CLASS_SHARES = (0.06, 0.07, 0.08, 0.09)

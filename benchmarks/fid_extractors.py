@@ -24,8 +24,8 @@ from sklearn.neural_network import MLPClassifier
 
 from course_lib import config, generative, metrics
 from course_lib.datasets import load_mnist
+from _common import N_EVAL
 
-N_EVAL = 2_000
 
 
 def dcgan_samples(x_train, epochs, seed):

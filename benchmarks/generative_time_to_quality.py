@@ -41,8 +41,7 @@ import tensorflow as tf
 
 from course_lib import config, generative, metrics
 from course_lib.datasets import load_mnist
-
-N_EVAL = 2_000
+from _common import N_EVAL, gan_quality
 
 
 # --- tutorial references (plain TensorFlow, as in the TF tutorials) ---------------------------
@@ -173,14 +172,6 @@ def run_for(trainer, dataset, seconds, evaluate):
         epoch += 1
         records.append((epoch, trained, *evaluate(trainer)))
     return records
-
-
-def gan_quality(real_features):
-    def evaluate(trainer):
-        images = (trainer.generate(N_EVAL, seed=1) + 1.0) / 2.0
-        fid = metrics.frechet_distance(metrics.classifier_features(images), real_features)
-        return fid, float(metrics.class_histogram(images).min())
-    return evaluate
 
 
 def first_time_under(records, threshold):

@@ -12,7 +12,7 @@ Timings on a shared machine are noisy: compare ratios from the same run.
 import argparse
 
 import numpy as np
-from _timing import median_seconds
+from _common import median_seconds
 from sklearn import linear_model, svm
 
 from course_lib.supervised import SVC, LinearRegression, LogisticRegression

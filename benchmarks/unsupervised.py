@@ -25,7 +25,7 @@ import threading
 import time
 
 import numpy as np
-from _timing import median_seconds
+from _common import median_seconds
 from sklearn import cluster, decomposition, semi_supervised
 from sklearn.datasets import make_blobs
 

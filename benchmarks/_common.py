@@ -1,0 +1,79 @@
+"""Helpers the benchmark scripts share: the timer, the GAN evaluation and the CycleGAN judge.
+
+Scripts import these from here, never from one another.
+"""
+
+import statistics
+import time
+
+from sklearn.linear_model import LogisticRegression
+
+from course_lib import generative, metrics
+from course_lib.datasets import grey_to_rgb, rgb_to_grey
+
+N_EVAL = 2_000  # samples and test digits of every classifier-FID
+
+
+def median_seconds(function, repeats):
+    """Median wall time in seconds of ``function()`` over ``repeats`` runs, after a warm-up."""
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def gan_quality(real_features):
+    """``evaluate(trainer) -> (fid, rarest class share)`` of ``N_EVAL`` samples.
+
+    ``trainer.generate(n, seed)`` returns images in [-1, 1]; ``real_features`` are
+    ``metrics.classifier_features`` of the real digits the FID compares against.
+    """
+    def evaluate(trainer):
+        images = (trainer.generate(N_EVAL, seed=1) + 1.0) / 2.0
+        fid = metrics.frechet_distance(metrics.classifier_features(images), real_features)
+        return fid, float(metrics.class_histogram(images).min())
+    return evaluate
+
+
+class Judge:
+    """Scores translations F(y): both classifiers' accuracy, cycle error, classifier FID."""
+
+    def __init__(self, domains):
+        self.labels = domains.colour_test_labels
+        self.y_test = generative.scale_images(domains.colour_test)
+        self.x_test = generative.scale_images(grey_to_rgb(domains.grey_test))
+        self.real_digits = domains.grey_test
+        self.logistic = LogisticRegression(max_iter=300, C=0.1).fit(
+            domains.grey_train.reshape(len(domains.grey_train), -1) / 255.0,
+            domains.grey_train_labels)
+
+    def independent_accuracy(self, digit_images):
+        return float(self.logistic.score(digit_images.reshape(len(digit_images), -1),
+                                         self.labels))
+
+    def baselines(self, domains):
+        """Scores of two fixed views of the untranslated colour images.
+
+        ``grey``: the channel mean (uint8); ``contrast``: the channel mean of the contrast
+        view ``|y - median(y)|`` that F gets with ``contrast_input`` (floats in [-1, 1]).
+        """
+        contrast = generative.ContrastView()(self.y_test).numpy()
+        views = {"grey": rgb_to_grey(domains.colour_test),
+                 "contrast": contrast[..., self.y_test.shape[-1]:].mean(axis=-1) - 1.0}
+        return {name: {"cnn": metrics.label_preservation_accuracy(view, self.labels),
+                       "independent": self.independent_accuracy(metrics.to_digit_images(view)),
+                       "fid": metrics.classifier_fid(metrics.to_digit_images(view),
+                                                     self.real_digits)}
+                for name, view in views.items()}
+
+    def __call__(self, model):
+        translated = model.y_to_x(self.y_test)  # [-1, 1], three equal-ish channels
+        digits = metrics.to_digit_images(translated)  # [0, 1], one channel
+        cycled = model.y_to_x(model.x_to_y(self.x_test))
+        return {"cnn": metrics.label_preservation_accuracy(translated, self.labels),
+                "independent": self.independent_accuracy(digits),
+                "cycle_error": metrics.cycle_reconstruction_error(self.x_test, cycled),
+                "fid": metrics.classifier_fid(digits, self.real_digits)}
