@@ -70,7 +70,8 @@ def _knn_graph(X, n_neighbors, symmetric):
     return tf.sparse.reorder(graph)
 
 
-def _apply(graph, distributions):
+def _graph_matmul(graph, distributions):
+    """``graph @ distributions`` for a dense or sparse (n, n) graph and (n, K) distributions."""
     if isinstance(graph, tf.sparse.SparseTensor):
         return tf.sparse.sparse_dense_matmul(graph, distributions)
     return tf.matmul(graph, distributions)
@@ -87,7 +88,7 @@ def _make_iterate(spreading):
         """Run the update until sum |F_t - F_{t-1}| < tol or max_iter updates."""
 
         def body(iteration, distributions, _):
-            updated = _apply(graph, distributions)
+            updated = _graph_matmul(graph, distributions)
             if spreading:
                 updated = alpha * updated + (1.0 - alpha) * initial
             else:

@@ -155,7 +155,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         elif self.solver == "cholesky":
             coef = self._solve_normal_equations(Xc, yc)
         else:
-            coef = self._descend(Xc, yc, dtype)
+            coef = self._fit_gradient_descent(Xc, yc, dtype)
         self.coef_ = coef.numpy()
         self.intercept_ = float(y_mean.numpy() - np.dot(X_mean.numpy(), self.coef_))
         return self
@@ -172,7 +172,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
                              "solver='lstsq', which returns the minimum-norm solution")
         return coef
 
-    def _descend(self, Xc, yc, dtype):
+    def _fit_gradient_descent(self, Xc, yc, dtype):
         rate = -1.0 if self.learning_rate is None else float(self.learning_rate)
         coef, iterations, converged = _gradient_descent(
             Xc, yc, tf.constant(rate, dtype), tf.constant(int(self.max_iter)),

@@ -30,7 +30,7 @@ from course_lib.supervised._lbfgs import armijo_backtrack, lbfgs_minimize
 # ---------------------------------------------------------------------------------------------
 
 
-def _times(matrix, vector64, transpose=False):
+def _matvec64(matrix, vector64, transpose=False):
     """matrix @ vector64 (or matrix^T @ vector64) in the matrix's dtype, returned as float64."""
     product = tf.linalg.matvec(matrix, tf.cast(vector64, matrix.dtype), transpose_a=transpose)
     return tf.cast(product, tf.float64)
@@ -38,7 +38,7 @@ def _times(matrix, vector64, transpose=False):
 
 def _binary_objective(theta, design, y, penalty):
     """Mean cross-entropy of sigmoid(design @ theta) plus 0.5 * sum(penalty * theta^2)."""
-    logits = _times(design, theta)
+    logits = _matvec64(design, theta)
     loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits))
     return loss + 0.5 * tf.reduce_sum(penalty * tf.square(theta)), logits
 
@@ -55,7 +55,7 @@ def _newton_binary(design, y, penalty, max_iter, tol):
     eps = tf.constant(np.finfo(np.float64).eps, tf.float64)
 
     def gradient_at(theta, logits):
-        return _times(design, tf.sigmoid(logits) - y, transpose=True) / n + penalty * theta
+        return _matvec64(design, tf.sigmoid(logits) - y, transpose=True) / n + penalty * theta
 
     def not_done(theta, f, logits, it, grad_max, stalled):
         return tf.logical_and(tf.logical_and(it < max_iter, grad_max > tol),
@@ -97,7 +97,8 @@ def _lbfgs_binary(design, y, penalty, max_iter, tol):
 
     def value_and_gradient(theta):
         value, logits = _binary_objective(theta, design, y, penalty)
-        return value, _times(design, tf.sigmoid(logits) - y, transpose=True) / n + penalty * theta
+        gradient = _matvec64(design, tf.sigmoid(logits) - y, transpose=True) / n + penalty * theta
+        return value, gradient
 
     theta0 = tf.zeros(tf.shape(design)[1:], tf.float64)
     return lbfgs_minimize(value_and_gradient, theta0, max_iter=max_iter, tol=tol)

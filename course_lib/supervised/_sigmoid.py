@@ -37,14 +37,14 @@ def _loss_and_gradient(coef, intercept, X, y, squared):
 
 
 @tf.function(reduce_retracing=True)
-def _descend(X, y, squared, fit_intercept, step, max_iter, tol):
+def _gradient_descent(X, y, squared, fit_intercept, step, max_iter, tol):
     """Full-batch gradient descent; returns (coef, intercept, iterations, converged)."""
     mask = tf.cast(fit_intercept, X.dtype)
 
     def not_done(coef, intercept, it, grad_norm):
         return tf.logical_and(it < max_iter, grad_norm > tol)
 
-    def descend(coef, intercept, it, grad_norm):
+    def gradient_step(coef, intercept, it, grad_norm):
         _, grad_coef, grad_intercept = _loss_and_gradient(coef, intercept, X, y, squared)
         grad_intercept = mask * grad_intercept
         grad_norm = tf.sqrt(tf.reduce_sum(tf.square(grad_coef)) + tf.square(grad_intercept))
@@ -57,7 +57,7 @@ def _descend(X, y, squared, fit_intercept, step, max_iter, tol):
     intercept0 = tf.zeros((), X.dtype)
     inf = tf.constant(np.inf, X.dtype)
     coef, intercept, iterations, grad_norm = tf.while_loop(
-        not_done, descend, (coef0, intercept0, tf.constant(0), inf))
+        not_done, gradient_step, (coef0, intercept0, tf.constant(0), inf))
     return coef, intercept, iterations, grad_norm <= tol
 
 
@@ -155,7 +155,7 @@ class SigmoidRegression(RegressorMixin, BaseEstimator):
                 f"with sklearn.preprocessing.MinMaxScaler) or use LinearRegression for "
                 f"unbounded targets")
         step = self._step(X, dtype)
-        coef, intercept, iterations, converged = _descend(
+        coef, intercept, iterations, converged = _gradient_descent(
             as_tensor(X, dtype), as_tensor(y, dtype), tf.constant(self.loss == "squared"),
             tf.constant(bool(self.fit_intercept)), tf.constant(step, dtype),
             tf.constant(int(self.max_iter)), tf.constant(self.tol, dtype))
