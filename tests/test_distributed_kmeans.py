@@ -12,9 +12,7 @@ the same float32 additions; observed differences are about 2e-6), the inertia wi
 and the cluster counts exactly.
 """
 
-import os
 import pathlib
-import subprocess
 import sys
 import textwrap
 
@@ -135,13 +133,9 @@ _WORKER = textwrap.dedent("""
 
 
 @pytest.mark.multi_worker
-def test_two_workers_give_the_centres_of_one_process(tmp_path):
-    # The launcher runs in a subprocess: pytest-socket blocks sockets in this process only.
-    command = [sys.executable, "-m", "course_lib.cluster", "--workers", "2", "--timeout", "400",
-               "--", sys.executable, "-c", _WORKER, str(tmp_path)]
-    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=520,
-                               env={**os.environ})
-    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-3000:]
+def test_two_workers_give_the_centres_of_one_process(tmp_path, run_local_cluster):
+    result, output = run_local_cluster([sys.executable, "-c", _WORKER, tmp_path], timeout=400)
+    assert result.ok, output[-3000:]
     reference = _reference(_blobs())
     for worker in (0, 1):
         with np.load(tmp_path / f"kmeans-worker{worker}.npz") as saved:

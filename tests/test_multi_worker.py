@@ -1,8 +1,9 @@
 """Training on two worker processes with MultiWorkerMirroredStrategy (course_lib.cluster).
 
-Every cluster runs in subprocesses (pytest-socket blocks sockets in this process only): the
-launcher ``python -m course_lib.cluster`` starts two workers of
-``course_lib.cluster.vae_example`` on 127.0.0.1. The one-process reference is the same program
+The launcher runs in this process (the ``run_local_cluster`` fixture of conftest.py) and
+starts two worker processes of ``course_lib.cluster.vae_example`` on 127.0.0.1; pytest-socket
+blocks sockets in this process only. The command-line launcher, which imports TensorFlow itself,
+is run once, for its exit codes. The one-process reference is the same program
 under ``MirroredStrategy`` on two logical CPUs (``--local-devices 2``): same global batch, split
 the same way into two replicas, same per-replica noise seeds (keyed by the global replica id).
 
@@ -48,9 +49,8 @@ def _run(arguments, timeout=RUN_TIMEOUT, env=None):
     return completed, time.monotonic() - started
 
 
-def _cluster(output, *extra):
-    return _run(["-m", "course_lib.cluster", "--workers", "2", "--timeout", str(RUN_TIMEOUT),
-                 "--", *EXAMPLE, "--output", str(output), *extra], timeout=RUN_TIMEOUT + 120)
+def _cluster(run_local_cluster, output, *extra):
+    return run_local_cluster([*EXAMPLE, "--output", str(output), *extra], timeout=RUN_TIMEOUT)
 
 
 def _weights(folder, worker=0):
@@ -78,9 +78,10 @@ def reference(tmp_path_factory):
     return _weights(output)
 
 
-def test_two_workers_match_one_process_with_the_same_global_batch(tmp_path, reference):
-    completed, _ = _cluster(tmp_path)
-    assert completed.returncode == 0, completed.stdout[-3000:]
+def test_two_workers_match_one_process_with_the_same_global_batch(tmp_path, reference,
+                                                                  run_local_cluster):
+    result, output = _cluster(run_local_cluster, tmp_path)
+    assert result.ok, output[-3000:]
     loss = _history(tmp_path)["loss"]
     assert len(loss) == 3 and loss[-1] < loss[0]  # it trained: the negative ELBO went down
     workers = [_weights(tmp_path, 0), _weights(tmp_path, 1)]
@@ -91,17 +92,17 @@ def test_two_workers_match_one_process_with_the_same_global_batch(tmp_path, refe
     _assert_same_weights(workers[0], reference, atol=ATOL)
 
 
-def test_killed_worker_resumes_with_backup_and_restore(tmp_path, reference):
+def test_killed_worker_resumes_with_backup_and_restore(tmp_path, reference, run_local_cluster):
     backup, marker = tmp_path / "backup", tmp_path / "killed"
     extra = ["--backup-dir", str(backup), "--crash-after-step", "6", "--crash-worker", "1",
              "--crash-marker", str(marker)]
-    first, _ = _cluster(tmp_path / "out", *extra)
-    assert first.returncode == 128 + signal.SIGKILL, first.stdout[-3000:]
-    assert "worker 1 failed with exit code -9" in first.stdout
+    first, output = _cluster(run_local_cluster, tmp_path / "out", *extra)
+    assert first.failed == 1 and first.returncodes[1] == -signal.SIGKILL, output[-3000:]
+    assert "worker 1 failed with exit code -9" in output
     assert marker.exists() and not (tmp_path / "out").exists()
     assert (backup / "worker-0").is_dir() and (backup / "worker-1").is_dir()
-    second, _ = _cluster(tmp_path / "out", *extra)
-    assert second.returncode == 0, second.stdout[-3000:]
+    second, output = _cluster(run_local_cluster, tmp_path / "out", *extra)
+    assert second.ok, output[-3000:]
     # Steps 1-4 were backed up at the end of epoch 0; the restart runs epochs 1 and 2 only.
     assert _history(tmp_path / "out", 1)["epochs_run"] == [1, 2]
     resumed = _weights(tmp_path / "out", 1)
@@ -185,17 +186,20 @@ def test_launcher_timeout_kills_workers_that_ignore_sigterm(capsys):
 
 def test_launcher_success_and_cli_exit_codes(tmp_path):
     assert launch(_script("print('ok')"), 2, configs=_FAKE).ok
-    script = tmp_path / "fail.py"
-    script.write_text("import sys; sys.exit(7)\n")
+    failing = launch(_script("import sys; sys.exit(7)"), 2, configs=_FAKE)
+    assert failing.failed in (0, 1) and 7 in failing.returncodes
+    # the command line turns death by signal n into exit code 128 + n, as a shell does
+    script = tmp_path / "killed.py"
+    script.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
     completed, _ = _run(["-m", "course_lib.cluster", "--workers", "2", "--", str(script)])
-    assert completed.returncode == 7
-    assert "failed with exit code 7" in completed.stdout
+    assert completed.returncode == 128 + signal.SIGKILL
+    assert "failed with exit code -9" in completed.stdout
 
 
-def test_gradients_are_summed_per_replica_means_over_replicas(tmp_path):
-    completed, _ = _run(["-m", "course_lib.cluster", "--workers", "2", "--timeout", "200", "--",
-                         str(REPO / "tests" / "_mw_gradients.py"), str(tmp_path)], timeout=230)
-    assert completed.returncode == 0, completed.stdout[-3000:]
+def test_gradients_are_summed_per_replica_means_over_replicas(tmp_path, run_local_cluster):
+    result, output = run_local_cluster([REPO / "tests" / "_mw_gradients.py", tmp_path],
+                                       timeout=200)
+    assert result.ok, output[-3000:]
     results = [json.loads((tmp_path / f"worker{i}.json").read_text()) for i in (0, 1)]
     assert [r["replica"] for r in results] == [0, 1]  # the global replica id, not the local one
     assert results[0]["seed"] != results[1]["seed"]  # so the two workers draw different noise
