@@ -65,12 +65,13 @@ def _gradient_descent(Xc, yc, learning_rate, max_iter, tol):
     def not_done(w, it, grad_norm):
         return tf.logical_and(it < max_iter, grad_norm > threshold)
 
-    def descend(w, it, grad_norm):
+    def gradient_step(w, it, grad_norm):
         grad = tf.linalg.matvec(gram, w) - xty
         w = w - step * grad
         return w, it + 1, tf.norm(tf.linalg.matvec(gram, w) - xty)
 
-    w, iterations, grad_norm = tf.while_loop(not_done, descend, (w0, tf.constant(0), tf.norm(xty)))
+    w, iterations, grad_norm = tf.while_loop(not_done, gradient_step,
+                                             (w0, tf.constant(0), tf.norm(xty)))
     return w, iterations, grad_norm <= threshold
 
 
