@@ -90,7 +90,7 @@ def _all_text(notebook):
 def toy_course(tmp_path):
     book = _write_book(tmp_path / "book", _toy_cells())
     course = tmp_path / "course"
-    _release.release(course, book=book, timeout=10, log=lambda *_: None)
+    _release.release(course, book=book, timeout=4, log=lambda *_: None)
     return course
 
 
