@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from _resume import uninterrupted_and_resumed
-from _tiny_models import tiny_cyclegan, uniform_images
 from _two_cpus import run_on_two_cpus
 
 from course_lib import config
@@ -16,6 +15,7 @@ from course_lib.generative._cyclegan import (
     ContrastView,
     CycleGAN,
     ImagePool,
+    build_cyclegan,
     build_patch_discriminator,
     build_resnet_generator,
     build_unet_generator,
@@ -34,8 +34,14 @@ from course_lib.metrics._label_preservation import (
 
 SHAPE = (28, 28, 3)
 
+def _tiny_model(**kwargs):
+    kwargs.setdefault("seed", 0)
+    return build_cyclegan(SHAPE, generator_width=4, n_residual_blocks=1, discriminator_width=4,
+                          **kwargs)
+
+
 def _batch(seed, n=8):
-    return uniform_images(seed, n, SHAPE)
+    return np.random.default_rng(seed).uniform(-1, 1, size=(n,) + SHAPE).astype(np.float32)
 
 
 def _compiled(model, learning_rate=2e-3):
@@ -140,10 +146,10 @@ def test_contrast_view_rejects_images_of_unknown_shape():
 
 
 def test_contrast_input_only_in_f():
-    model = tiny_cyclegan()
+    model = _tiny_model()
     assert "contrast_view" in [layer.name for layer in model.generator_f.layers]
     assert "contrast_view" not in [layer.name for layer in model.generator_g.layers]
-    plain = tiny_cyclegan(contrast_input=False)
+    plain = _tiny_model(contrast_input=False)
     assert "contrast_view" not in [layer.name for layer in plain.generator_f.layers]
     stem = model.generator_f.get_layer("stem_conv")
     assert stem.kernel.shape[2] == 2 * SHAPE[-1]  # raw and contrast channels
@@ -156,7 +162,7 @@ def test_patch_discriminator_scores_a_grid_of_patches():
 
 @pytest.mark.parametrize("generator", ["resnet", "unet"])
 def test_shapes_through_both_cycles(generator):
-    model = tiny_cyclegan(generator=generator)
+    model = _tiny_model(generator=generator)
     x, y = _batch(1, 5), _batch(2, 5)
     fake_y, fake_x = model.x_to_y(x), model.y_to_x(y)
     assert fake_y.shape == fake_x.shape == (5,) + SHAPE
@@ -194,7 +200,7 @@ def test_grey_and_colour_domains_without_identity_loss():
         "unknown-generator", "negative-pool", "unknown-semantic-mode"])
 def test_bad_parameters_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        tiny_cyclegan(**kwargs)
+        _tiny_model(**kwargs)
 
 
 @pytest.mark.parametrize("images, message", [
@@ -203,7 +209,7 @@ def test_bad_parameters_raise(kwargs, message):
     (np.full((2, 28, 28, 3), np.nan, np.float32), "NaN"),
 ], ids=["channels", "no-batch", "nan"])
 def test_translation_rejects_bad_images(images, message):
-    model = tiny_cyclegan()
+    model = _tiny_model()
     with pytest.raises(ValueError, match=message):
         model.x_to_y(images)
 
@@ -246,7 +252,7 @@ def test_image_pool_of_size_zero_passes_through():
 # --- training --------------------------------------------------------------------------------
 
 def test_train_step_reports_finite_losses():
-    model = _compiled(tiny_cyclegan())
+    model = _compiled(_tiny_model())
     logs = model.train_step((tf.constant(_batch(1)), tf.constant(_batch(2))))
     expected = {"total_loss", "g_loss", "f_loss", "cycle_loss", "identity_loss",
                 "semantic_loss", "d_x_loss", "d_y_loss"}
@@ -255,7 +261,7 @@ def test_train_step_reports_finite_losses():
 
 
 def test_total_loss_is_the_weighted_sum():
-    model = tiny_cyclegan(cycle_weight=7.0, y_cycle_weight=None, identity_weight=0.5)
+    model = _tiny_model(cycle_weight=7.0, y_cycle_weight=None, identity_weight=0.5)
     total, terms, _, _ = model._generator_losses(tf.constant(_batch(1)), tf.constant(_batch(2)))
     expected = (terms["g_loss"] + terms["f_loss"] + 7.0 * terms["cycle_loss"]
                 + 0.5 * terms["identity_loss"])
@@ -264,7 +270,7 @@ def test_total_loss_is_the_weighted_sum():
 
 def test_y_cycle_weight_scales_only_the_y_cycle():
     x, y = tf.constant(_batch(1)), tf.constant(_batch(2))
-    model = tiny_cyclegan(cycle_weight=7.0, y_cycle_weight=2.0, identity_weight=0.5)
+    model = _tiny_model(cycle_weight=7.0, y_cycle_weight=2.0, identity_weight=0.5)
     total, terms, fake_x, fake_y = model._generator_losses(x, y)
     cycle_x = cycle_consistency_loss(x, model.generator_f(fake_y))
     cycle_y = cycle_consistency_loss(y, model.generator_g(fake_x))
@@ -279,7 +285,7 @@ def test_a_few_steps_lower_the_cycle_loss_on_a_fixed_batch():
     domains = load_digit_domains("bundled", n_per_domain=8, n_test=1)
     batch = (tf.constant(scale_images(grey_to_rgb(domains.grey_train))),
              tf.constant(scale_images(domains.colour_train)))
-    model = _compiled(tiny_cyclegan(), learning_rate=5e-3)
+    model = _compiled(_tiny_model(), learning_rate=5e-3)
     first = float(model._generator_losses(*batch)[1]["cycle_loss"])
     for _ in range(10):
         model.train_step(batch)
@@ -290,7 +296,7 @@ def test_a_few_steps_lower_the_cycle_loss_on_a_fixed_batch():
 def test_semantic_term_uses_the_classifier():
     classifier = load_mnist_classifier()
     x, y = tf.constant(_batch(1)), tf.constant(_batch(2))
-    both = tiny_cyclegan(classifier=classifier, semantic_weight=0.5)
+    both = _tiny_model(classifier=classifier, semantic_weight=0.5)
     assert not classifier.trainable
     _, terms, fake_x, fake_y = both._generator_losses(x, y)
 
@@ -300,7 +306,7 @@ def test_semantic_term_uses_the_classifier():
     x_part = semantic_consistency_loss(probabilities(x), probabilities(fake_y))
     y_part = semantic_consistency_loss(probabilities(y), probabilities(fake_x))
     np.testing.assert_allclose(float(terms["semantic_loss"]), float(x_part + y_part), rtol=1e-5)
-    x_only = tiny_cyclegan(classifier=classifier, semantic_weight=0.5, semantic_mode="x")
+    x_only = _tiny_model(classifier=classifier, semantic_weight=0.5, semantic_mode="x")
     _, terms, _, fake_y = x_only._generator_losses(x, y)
     x_part = semantic_consistency_loss(probabilities(x), probabilities(fake_y))
     np.testing.assert_allclose(float(terms["semantic_loss"]), float(x_part), rtol=1e-5)
@@ -311,7 +317,7 @@ def _dataset(n=16, batch_size=8):
 
 
 def test_fit_with_sample_grid(tmp_path):
-    model = _compiled(tiny_cyclegan())
+    model = _compiled(_tiny_model())
     model.set_grid_images(_batch(3, 4), _batch(4, 4))
     images, ncols = model.sample_grid_images()
     assert images.shape == (24,) + SHAPE and ncols == 4
@@ -324,11 +330,11 @@ def test_fit_with_sample_grid(tmp_path):
 
 def test_sample_grid_needs_images():
     with pytest.raises(ValueError, match="set_grid_images"):
-        tiny_cyclegan().sample_grid_images()
+        _tiny_model().sample_grid_images()
 
 
 def test_save_load_round_trip(tmp_path):
-    model = _compiled(tiny_cyclegan(cycle_weight=5.0, y_cycle_weight=2.0, pool_size=8))
+    model = _compiled(_tiny_model(cycle_weight=5.0, y_cycle_weight=2.0, pool_size=8))
     model.fit(_dataset(), epochs=1, verbose=0)
     path = tmp_path / "cyclegan.keras"
     model.save(path)
@@ -345,7 +351,7 @@ def test_save_load_round_trip(tmp_path):
 
 def test_backup_and_restore_resumes_to_the_uninterrupted_result(tmp_path):
     reference, resumed, _ = uninterrupted_and_resumed(
-        lambda: _compiled(tiny_cyclegan()), _dataset, epochs=3, interrupt_at=1,
+        lambda: _compiled(_tiny_model()), _dataset, epochs=3, interrupt_at=1,
         backup_dir=tmp_path / "backup")
     assert int(resumed.generator_optimizer.iterations.numpy()) == 6
     x = _batch(7, 4)
@@ -459,7 +465,7 @@ def test_cycle_reconstruction_error_rejects_bad_input(real, cycled, message):
 
 
 def test_evaluate_scores_without_updating_and_repeats():
-    model = _compiled(tiny_cyclegan())
+    model = _compiled(_tiny_model())
     model.train_step((tf.constant(_batch(1)), tf.constant(_batch(2))))  # fills the image pools
     before = [w.numpy().copy() for w in model.weights]
     first = model.evaluate(_dataset(), verbose=0, return_dict=True)
