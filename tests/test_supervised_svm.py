@@ -1,15 +1,20 @@
 """SVC accuracy against sklearn.svm.SVC with the same kernel, C and gamma."""
 
+import warnings
+
 import numpy as np
 import pytest
+import tensorflow as tf
 from _bad_input import assert_rejects_unfitted_and_nonfinite
 from sklearn import svm
-from sklearn.datasets import load_breast_cancer, load_iris, load_wine, make_moons
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine, make_moons
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics.pairwise import linear_kernel, rbf_kernel
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from course_lib.supervised import SVC, LogisticRegression
+from course_lib.supervised._svm import _smo
 
 
 def _split(X, y, seed):
@@ -44,6 +49,44 @@ def test_svc_float64_dual_matches_libsvm():
     np.testing.assert_allclose(ours.decision_function(X_test), ref.decision_function(X_test),
                                atol=5e-3)
     assert len(set(ours.support_) ^ set(ref.support_)) <= 3
+
+
+def _pair_decisions(model, X):
+    """Raw one-vs-one decisions (n, n_problems) from the fitted attributes, in float64."""
+    kernel = (rbf_kernel(X, model.support_vectors_, gamma=model._gamma)
+              if model.kernel == "rbf" else linear_kernel(X, model.support_vectors_))
+    return kernel @ model.dual_coef_.T.astype(float) + model.intercept_
+
+
+@pytest.mark.parametrize("data", ["breast_cancer", "moons", "digits"])
+def test_svc_decision_function_matches_libsvm_at_its_tolerance(data):
+    # Both solvers stop at libsvm's m - M <= 1e-3 on the same dual problem (digits: 10 classes,
+    # 45 one-vs-one problems, compared pair by pair).
+    X, y = load_digits(return_X_y=True) if data == "digits" else DATASETS[data]()
+    X_train, X_test, y_train, y_test = _split(X, y, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = SVC(C=1.0, tol=1e-3).fit(X_train, y_train)
+    ref = svm.SVC(C=1.0, tol=1e-3, decision_function_shape="ovo").fit(X_train, y_train)
+    reference = ref.decision_function(X_test).reshape(len(X_test), -1)
+    np.testing.assert_allclose(_pair_decisions(ours, X_test), reference, rtol=0, atol=1e-3)
+    assert len(set(ours.support_) ^ set(ref.support_)) <= 0.01 * len(ref.support_)
+    assert ours.score(X_test, y_test) == ref.score(X_test, y_test)
+
+
+@pytest.mark.parametrize("C, expected", [(1.0, 0.5), (0.25, 0.25)])
+def test_smo_solves_two_point_problem_in_closed_form(C, expected):
+    # x = +1 (y = +1) and x = -1 (y = -1), linear kernel: the dual is min 2 a^2 - 2 a with
+    # a_1 = a_2 = a (from y^T a = 0), so a = min(0.5, C) and G = Q a - 1 = 2 a - 1.
+    block = tf.constant([[[1.0, -1.0], [-1.0, 1.0]]], tf.float64)
+    signs = tf.constant([[1.0, -1.0]], tf.float64)
+    zeros = tf.zeros_like(signs)
+    alpha, grad, steps = _smo(block, tf.ones_like(signs), signs, zeros, zeros - 1.0,
+                              C * tf.ones_like(signs), tf.constant(1e-9, tf.float64),
+                              tf.constant(10))
+    np.testing.assert_allclose(alpha.numpy(), [[expected, expected]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(grad.numpy(), [[2 * expected - 1] * 2], rtol=0, atol=1e-12)
+    assert int(steps) == 1
 
 
 def test_svc_linear_coef_gives_decision_function():

@@ -1,16 +1,21 @@
-"""Soft-margin kernel SVM: the dual quadratic programme solved by accelerated projected gradient.
+"""Soft-margin kernel SVM: the dual quadratic programme solved by two-level working-set SMO.
 
 For labels y in {-1, +1} and kernel matrix K, the dual of the soft-margin SVM (the problem
 libsvm and :class:`sklearn.svm.SVC` solve) is
 
     minimise 0.5 a^T Q a - sum(a)   subject to  0 <= a_i <= C  and  y^T a = 0,
 
-with Q = diag(y) K diag(y). Here it is solved by FISTA (Beck and Teboulle 2009) with step 1/L,
-L the largest eigenvalue of K (power iteration), and adaptive restart (O'Donoghue and Candes
-2015). The projection onto the box-and-hyperplane set is clip(v - mu y, 0, C), with the scalar mu
-found by safeguarded Newton steps on a piecewise-linear equation. Several classes are handled
-one-vs-one; their dual problems share K and are solved together, one column of ``a`` per pair,
-so each step is one matrix product.
+with Q = diag(y) K diag(y) and gradient G = Q a - 1. The solver keeps G (float64) for all n
+samples and, at each outer step, picks a working set W of q = min(WORKING_SET, n) indices: the
+q/2 most violating ones that can move up (largest -y G over I_up) and q/2 that can move down
+(smallest -y G over I_low), as libsvm's m(a) - M(a). It computes the kernel rows K[W, :]
+(q, n) with one matrix product, solves the subproblem on W by SMO with libsvm's second-order
+pair selection on the (q, q) block until its own violation falls below max(tol, 0.1 (m - M)),
+then updates G with one product K[:, W] (y_W * delta a_W). It stops when m - M <= tol, the
+criterion of libsvm (ThunderSVM, Wen et al. 2018; cuML, Vanek et al. 2017). Both loops are
+XLA-compiled ``tf.while_loop``s with static shapes. Several classes are handled one-vs-one as
+libsvm: each pair of classes is a problem on its own samples only, padded to one common size,
+and all pairs are solved together in a batch dimension.
 """
 
 import warnings
@@ -25,158 +30,214 @@ from course_lib._inputs import encode_classes, resolve_dtype
 from course_lib._param_validation import Interval, Real, StrOptions, validates_params
 from course_lib.supervised._base import ITERATIVE_CONSTRAINTS, as_tensor, linear_scores
 
-POWER_ITERATIONS = 50
-ROOT_STEPS = 64
-CHECK_EVERY = 10
+WORKING_SET = 1024  # Largest working set q.
+PAD_TO = 128  # Problems are padded to a multiple of this size, so few shapes are compiled.
+LOCAL_SHRINK = 0.1  # An inner solve stops at max(tol, LOCAL_SHRINK * global violation).
+TAU = 1e-12  # libsvm's floor of the curvature of a pair step.
 
 # ---------------------------------------------------------------------------------------------
 # Kernels
 # ---------------------------------------------------------------------------------------------
 
 
-@tf.function(reduce_retracing=True)
 def _kernel(A, B, rbf, gamma):
-    """Kernel matrix (n_a, n_b): exp(-gamma ||a - b||^2) if ``rbf`` else a . b."""
+    """Kernel matrix (..., n_a, n_b) of A (..., n_a, p), B (..., n_b, p): exp(-gamma ||a - b||^2)
+    if ``rbf`` else a . b."""
     inner = tf.matmul(A, B, transpose_b=True)
     if rbf:
-        sq_a = tf.reduce_sum(tf.square(A), axis=1)[:, None]
-        sq_b = tf.reduce_sum(tf.square(B), axis=1)[None, :]
+        sq_a = tf.reduce_sum(tf.square(A), axis=-1)[..., :, None]
+        sq_b = tf.reduce_sum(tf.square(B), axis=-1)[..., None, :]
         return tf.exp(-gamma * tf.maximum(sq_a + sq_b - 2.0 * inner, 0.0))
     return inner
 
+
+_cross_kernel = tf.function(_kernel, reduce_retracing=True)
 
 # ---------------------------------------------------------------------------------------------
 # Dual solver
 # ---------------------------------------------------------------------------------------------
 
 
-def _project(v, signs, upper, mu):
-    """Project each column of v (n, m) onto {0 <= a <= upper, signs[:, j]^T a = 0}.
+def _violations(alpha, grad, signs, upper):
+    """Scores -y G (P, n) and the masks of I_up and I_low (libsvm's sets).
 
-    ``signs`` holds +1, -1, or 0 for samples outside a problem (their ``upper`` is 0). The
-    projection is clip(v - mu_j signs_j, 0, upper_j), with mu_j the root of the piecewise-linear,
-    non-increasing balance(mu) = signs_j^T clip(v_j - mu signs_j, 0, upper_j). Newton steps
-    (slope: minus the number of unclipped entries) from the previous root ``mu`` (m,) find it in
-    a few steps; a bisection bracket guards them. Returns (projection, mu).
+    I_up holds the indices that can move up (y = +1, a < C or y = -1, a > 0), I_low those
+    that can move down (y = +1, a > 0 or y = -1, a < C); padding (y = 0) is in neither.
     """
-    def balance(mu):
-        shifted = v - mu * signs
-        free = tf.cast((shifted > 0) & (shifted < upper), v.dtype)
-        return (tf.reduce_sum(signs * tf.clip_by_value(shifted, 0.0, upper), axis=0),
-                tf.reduce_sum(free, axis=0))
-
-    # balance falls from sum(upper at +1) (mu -> -inf) to -sum(upper at -1) (mu -> +inf).
-    high = tf.reduce_max(tf.abs(v) + upper, axis=0)
-    low = -high
-    eps = tf.constant(np.finfo(v.dtype.as_numpy_dtype).eps, v.dtype)
-    tolerance = 4.0 * eps * tf.reduce_sum(upper, axis=0)
-
-    def unsolved(i, low, high, mu):
-        value, _ = balance(mu)
-        return tf.logical_and(i < ROOT_STEPS, tf.reduce_any(tf.abs(value) > tolerance))
-
-    def newton(i, low, high, mu):
-        value, slope = balance(mu)
-        low = tf.where(value > 0, mu, low)
-        high = tf.where(value > 0, high, mu)
-        step = mu + value / tf.maximum(slope, 1.0)
-        inside = (step > low) & (step < high) & (slope > 0)
-        return i + 1, low, high, tf.where(inside, step, 0.5 * (low + high))
-
-    _, _, _, mu = tf.while_loop(unsolved, newton, (tf.constant(0), low, high, mu))
-    return tf.clip_by_value(v - mu * signs, 0.0, upper), mu
-
-
-def _optimality(alpha, grad, signs, upper):
-    """libsvm's violation m - M (one per problem) and the intercept of each problem.
-
-    With G = Q a - 1, m = max of -y G over I_up and M = min over I_low, where I_up holds the
-    indices that can move up (y = +1, a < C or y = -1, a > 0) and I_low those that can move
-    down; the intercept is the mean of -y G over the free vectors (0 < a < C), else (m + M) / 2.
-    """
-    score = -signs * grad
     below_c, above_0 = alpha < upper, alpha > 0
     positive, negative = signs > 0, signs < 0
     up = (positive & below_c) | (negative & above_0)
     low = (positive & above_0) | (negative & below_c)
-    inf = tf.constant(np.inf, alpha.dtype)
-    m = tf.reduce_max(tf.where(up, score, -inf), axis=0)
-    big_m = tf.reduce_min(tf.where(low, score, inf), axis=0)
-    free = tf.cast(below_c & above_0, alpha.dtype)
-    n_free = tf.reduce_sum(free, axis=0)
-    mean_free = tf.reduce_sum(free * score, axis=0) / tf.maximum(n_free, 1.0)
-    intercept = tf.where(n_free > 0, mean_free, 0.5 * (m + big_m))
-    return m - big_m, intercept
+    return -signs * grad, up, low
 
 
-@tf.function(reduce_retracing=True)
-def _solve_dual(X, signs, C, rbf, gamma, max_iter, tol):
-    """FISTA with adaptive restart on the SVM dual, one column of ``signs`` (n, m) per problem.
+def _extremes(score, up, low):
+    """m = max of the scores over I_up and M = min over I_low, each (P,)."""
+    inf = tf.constant(np.inf, score.dtype)
+    return (tf.reduce_max(tf.where(up, score, -inf), axis=-1),
+            tf.reduce_min(tf.where(low, score, inf), axis=-1))
 
-    For the linear kernel, K M is computed as X (X^T M), never forming K.
-    Returns (alpha (n, m), intercept (m,), iterations, converged).
+
+def _optimality(alpha, grad, signs, upper):
+    """libsvm's violation m - M (P,) and the intercept of each problem (P,).
+
+    The intercept is the mean of -y G over the free vectors (0 < a < C), else (m + M) / 2.
     """
-    dtype = X.dtype
-    if rbf:
-        gram = _kernel(X, X, rbf, gamma)
+    score, up, low = _violations(alpha, grad, signs, upper)
+    m, big_m = _extremes(score, up, low)
+    free = tf.cast((alpha < upper) & (alpha > 0), alpha.dtype)
+    n_free = tf.reduce_sum(free, axis=-1)
+    mean_free = tf.reduce_sum(free * score, axis=-1) / tf.maximum(n_free, 1.0)
+    return m - big_m, tf.where(n_free > 0, mean_free, 0.5 * (m + big_m))
 
-        def apply_kernel(matrix):
-            return tf.matmul(gram, matrix)
-    else:
-        def apply_kernel(matrix):
-            return tf.matmul(X, tf.matmul(X, matrix, transpose_a=True))
 
-    # Largest eigenvalue of K by power iteration; every Q_j = diag(y_j) K diag(y_j), and its
-    # sub-blocks, have no larger one.
-    vector = tf.ones([tf.shape(X)[0], 1], dtype)
-    for _ in range(POWER_ITERATIONS):
-        vector = apply_kernel(vector)
-        vector = vector / tf.maximum(tf.norm(vector), tf.constant(1e-30, dtype))
-    lipschitz = 1.01 * tf.norm(apply_kernel(vector)) + tf.constant(1e-12, dtype)
+def _pick(values, index):
+    """values[p, index[p]] for values (P, n) and index (P,)."""
+    return tf.gather(values, index, batch_dims=1)
+
+
+def _with_rows(index):
+    """Indices (P, k, 2) of the entries (p, index[p, l]) for index (P, k), for scatters."""
+    rows = tf.broadcast_to(tf.range(tf.shape(index)[0])[:, None], tf.shape(index))
+    return tf.stack([rows, index], axis=-1)
+
+
+def _smo(block, diag, signs, alpha, grad, upper, eps, budget):
+    """SMO on one working set per problem, libsvm's second-order pair selection.
+
+    ``block`` (P, q, q) is K on the working set, ``diag`` (P, q) its diagonal, ``signs``,
+    ``alpha``, ``grad`` (G) and ``upper`` (C, 0 for padding) are (P, q). Each step moves the pair
+    (i, j), i the most violating index of I_up, j in I_low maximising the decrease b^2 / a,
+    along a_i += y_i t, a_j -= y_j t, t clipped to the box; G changes by t y (K_i - K_j). A
+    problem stops when its violation is below ``eps`` (P,). Returns (alpha, grad, steps), at most
+    ``budget`` steps.
+    """
+    dtype = alpha.dtype
+    inf = tf.constant(np.inf, dtype)
+    positions = tf.range(tf.shape(alpha)[1])[None, :]
+
+    def step(alpha, grad, steps, running):
+        score, up, low = _violations(alpha, grad, signs, upper)
+        masked_up = tf.where(up, score, -inf)
+        i = tf.argmax(masked_up, axis=-1, output_type=tf.int32)
+        m = tf.reduce_max(masked_up, axis=-1)
+        active = m - tf.reduce_min(tf.where(low, score, inf), axis=-1) > eps
+        row_i = tf.gather(block, i, batch_dims=1)
+        gain = m[:, None] - score
+        curvature = _pick(diag, i)[:, None] + diag - 2.0 * row_i
+        curvature = tf.where(curvature > 0, curvature, TAU)
+        j = tf.argmin(tf.where(low & (gain > 0), -tf.square(gain) / curvature, inf), axis=-1,
+                      output_type=tf.int32)
+        y_i, y_j, a_i, a_j = _pick(signs, i), _pick(signs, j), _pick(alpha, i), _pick(alpha, j)
+        c_i, c_j = _pick(upper, i), _pick(upper, j)
+        room_i = tf.where(y_i > 0, c_i - a_i, a_i)
+        room_j = tf.where(y_j > 0, a_j, c_j - a_j)
+        t = tf.minimum(_pick(gain, j) / _pick(curvature, j), tf.minimum(room_i, room_j))
+        t = tf.where(active, t, 0.0)
+        # A clipped variable is set to its bound exactly, so it leaves I_up / I_low.
+        zero = tf.zeros_like(t)
+        new_i = tf.where(t >= room_i, tf.where(y_i > 0, c_i, zero), a_i + y_i * t)
+        new_j = tf.where(t >= room_j, tf.where(y_j > 0, zero, c_j), a_j - y_j * t)
+        alpha = tf.where(positions == i[:, None], new_i[:, None],
+                         tf.where(positions == j[:, None], new_j[:, None], alpha))
+        grad = grad + t[:, None] * signs * (row_i - tf.gather(block, j, batch_dims=1))
+        running = tf.reduce_any(active)
+        return alpha, grad, steps + tf.cast(running, tf.int32), running
+
+    alpha, grad, steps, _ = tf.while_loop(
+        lambda alpha, grad, steps, running: running & (steps < budget), step,
+        (alpha, grad, tf.constant(0), tf.constant(True)))
+    return alpha, grad, steps
+
+
+def _solve_batch(X, index, signs, C, rbf, gamma, max_iter, tol):
+    """Two-level SMO on a batch of B dual problems at once.
+
+    ``X`` (n, p) holds the training data, ``index`` (B, m) each problem's rows of it and
+    ``signs`` (B, m) float64 their labels +-1 (0 marks padding). Kernel rows are computed in
+    X's dtype, alpha and G kept in float64. Returns (alpha (B, m), intercept (B,), SMO steps,
+    converged).
+    """
+    points = tf.gather(X, index)
+    size = index.shape[1]
+    q = min(WORKING_SET, size)
     upper = C * tf.abs(signs)
+    diag = (tf.ones_like(signs) if rbf
+            else tf.cast(tf.reduce_sum(tf.square(points), axis=-1), tf.float64))
 
-    def gradient(alpha):
-        return signs * apply_kernel(signs * alpha) - 1.0
+    def not_done(alpha, grad, steps, gap):
+        return (steps < max_iter) & tf.reduce_any(gap > tol)
 
-    def not_done(alpha, extrapolated, momentum, mu, it, gap):
-        return tf.logical_and(it < max_iter, tf.reduce_max(gap) > tol)
+    def outer_step(alpha, grad, steps, gap):
+        score, up, low = _violations(alpha, grad, signs, upper)
+        inf = tf.constant(np.inf, tf.float64)
+        _, first = tf.math.top_k(tf.where(up, score, -inf), q // 2)
+        taken = tf.scatter_nd(_with_rows(first), tf.ones_like(first), tf.shape(signs)) > 0
+        # Taken indices rank below every other, so the two halves never share an index.
+        lowest = tf.where(taken, -inf, tf.float64.min)
+        _, second = tf.math.top_k(tf.where(low & ~taken, -score, lowest), q - q // 2)
+        work = tf.concat([first, second], axis=1)
+        kernel_rows = _kernel(tf.gather(points, work, batch_dims=1), points, rbf, gamma)
+        block = tf.cast(tf.gather(kernel_rows, work, axis=2, batch_dims=1), tf.float64)
 
-    def fista_step(alpha, extrapolated, momentum, mu, it, gap):
-        grad = gradient(extrapolated)
-        alpha_next, mu = _project(extrapolated - grad / lipschitz, signs, upper, mu)
-        momentum_next = 0.5 * (1.0 + tf.sqrt(1.0 + 4.0 * tf.square(momentum)))
-        # Restart a problem's momentum when its step goes uphill.
-        uphill = tf.reduce_sum(grad * (alpha_next - alpha), axis=0) > 0
-        momentum_next = tf.where(uphill, tf.ones_like(momentum_next), momentum_next)
-        weight = tf.where(uphill, tf.zeros_like(momentum), (momentum - 1.0) / momentum_next)
-        extrapolated = alpha_next + weight * (alpha_next - alpha)
-        it = it + 1
-        gap = tf.cond(tf.equal(it % CHECK_EVERY, 0),
-                      lambda: _optimality(alpha_next, gradient(alpha_next), signs, upper)[0],
-                      lambda: gap)
-        return alpha_next, extrapolated, momentum_next, mu, it, gap
+        def on_work(values):
+            return tf.gather(values, work, batch_dims=1)
 
-    n_problems = tf.shape(signs)[1]
+        # A working set holding the whole problem is solved to tol at once.
+        eps = tol if q == size else tf.maximum(tol, LOCAL_SHRINK * gap)
+        old = on_work(alpha)
+        new, _, inner = _smo(block, on_work(diag), on_work(signs), old, on_work(grad),
+                             on_work(upper), eps, max_iter - steps)
+        delta = tf.cast(on_work(signs) * (new - old), X.dtype)
+        update = tf.linalg.matvec(kernel_rows, delta, transpose_a=True)
+        grad = grad + signs * tf.cast(update, tf.float64)
+        alpha = tf.tensor_scatter_nd_update(alpha, _with_rows(work), new)
+        return alpha, grad, steps + inner, _optimality(alpha, grad, signs, upper)[0]
+
     alpha0 = tf.zeros_like(signs)
-    ones = tf.ones([n_problems], dtype)
-    inf = tf.fill([n_problems], tf.constant(np.inf, dtype))
-    alpha, _, _, _, iterations, _ = tf.while_loop(
-        not_done, fista_step, (alpha0, alpha0, ones, tf.zeros_like(ones), tf.constant(0), inf))
-    gap, intercept = _optimality(alpha, gradient(alpha), signs, upper)
-    return alpha, intercept, iterations, tf.reduce_max(gap) <= tol
+    grad0 = -tf.abs(signs)
+    gap0 = _optimality(alpha0, grad0, signs, upper)[0]
+    alpha, grad, steps, gap = tf.while_loop(not_done, outer_step,
+                                            (alpha0, grad0, tf.constant(0), gap0))
+    gap, intercept = _optimality(alpha, grad, signs, upper)
+    return alpha, intercept, steps, tf.reduce_all(gap <= tol)
 
 
-def _pair_signs(y_index, n_classes):
-    """Signs (n, n_problems) and class pairs: one problem for 2 classes, else one per pair.
+@tf.function(jit_compile=True)
+def _solve_dual(X, index, signs, C, rbf, gamma, max_iter, tol):
+    """Solve the P problems of ``index``, ``signs`` (P, m) one after the other (``_solve_batch``
+    with B = 1), so each stops at its own number of steps. Returns (alpha (P, m),
+    intercept (P,), SMO steps (P,), converged (P,))."""
+    def solve(problem):
+        alpha, intercept, steps, converged = _solve_batch(
+            X, problem[0][None], problem[1][None], C, rbf, gamma, max_iter, tol)
+        return alpha[0], intercept[0], steps, converged
 
-    Two classes: +1 for class 1, -1 for class 0. More: pair (i, j), i < j, has +1 for class i,
-    -1 for class j and 0 for the other samples (one-vs-one, as libsvm).
+    return tf.map_fn(solve, (index, signs), fn_output_signature=(
+        tf.float64, tf.float64, tf.int32, tf.bool))
+
+
+def _pair_problems(y_index, n_classes):
+    """Each dual problem's training rows, labels and class pair.
+
+    Two classes: one problem on all rows, y = +1 for class 1 and -1 for class 0. More: one
+    problem per pair (i, j), i < j, on the rows of classes i and j only, y = +1 for class i
+    (one-vs-one, as libsvm). Returns ``index`` (P, m) int32 and ``signs`` (P, m) float64, padded
+    with index 0 and sign 0 to m, the largest problem rounded up to a multiple of PAD_TO, and
+    ``pairs`` (P, 2).
     """
     if n_classes == 2:
-        return (2.0 * y_index - 1.0)[:, None], np.array([[1, 0]])
-    pairs = np.array([(i, j) for i in range(n_classes) for j in range(i + 1, n_classes)])
-    signs = (y_index[:, None] == pairs[:, 0]).astype(float) - (y_index[:, None] == pairs[:, 1])
-    return signs, pairs
+        pairs = np.array([[1, 0]])
+    else:
+        pairs = np.array([(i, j) for i in range(n_classes) for j in range(i + 1, n_classes)])
+    members = [np.flatnonzero(np.isin(y_index, pair)) for pair in pairs]
+    size = -(-max(rows.size for rows in members) // PAD_TO) * PAD_TO
+    index = np.zeros((len(pairs), size), np.int32)
+    signs = np.zeros((len(pairs), size))
+    for problem, (rows, pair) in enumerate(zip(members, pairs, strict=True)):
+        index[problem, : rows.size] = rows
+        signs[problem, : rows.size] = np.where(y_index[rows] == pair[0], 1.0, -1.0)
+    return index, signs, pairs
 
 
 def _ovo_scores(pair_scores, pairs, n_classes):
@@ -203,10 +264,11 @@ def _ovo_scores(pair_scores, pairs, n_classes):
 class SVC(ClassifierMixin, BaseEstimator):
     """Soft-margin support vector classifier trained in TensorFlow.
 
-    Solves the same dual problem as libsvm (hinge loss, intercept, box 0 <= a <= C) by FISTA,
-    an accelerated projected-gradient method. Several classes are handled one-vs-one, as
-    libsvm does, all pairs solved together. The RBF kernel matrix takes n_samples^2 memory,
-    so it suits up to about 10^4 training samples; the linear kernel never forms it.
+    Solves the same dual problem as libsvm (hinge loss, intercept, box 0 <= a <= C) by
+    two-level working-set SMO (see the module docstring): kernel rows are computed for at most
+    WORKING_SET samples at a time, so memory is O(WORKING_SET n_samples), never n_samples^2.
+    Several classes are handled one-vs-one, as libsvm does, each pair of classes on its own
+    samples.
 
     Parameters
     ----------
@@ -215,12 +277,12 @@ class SVC(ClassifierMixin, BaseEstimator):
     kernel : {"linear", "rbf"}, default="rbf"
     gamma : {"scale", "auto"} or float, default="scale"
         RBF width: "scale" is 1 / (n_features * X.var()), "auto" is 1 / n_features.
-    tol : float, default=1e-2
+    tol : float, default=1e-3
         Stop when libsvm's optimality violation m(a) - M(a) falls below ``tol`` (libsvm's
-        default is 1e-3; a first-order method pays many steps for that last digit, while test
-        accuracy in this course's data matched scikit-learn's already at 1e-2).
-    max_iter : int, default=20_000
-        Limit of projected-gradient steps.
+        criterion and default).
+    max_iter : int, default=10_000_000
+        Limit of SMO pair steps per dual problem, summed over its outer steps; reaching it
+        stops the solver with a ConvergenceWarning.
     dtype : {"float32", "float64"}, default="float32"
         Precision of the computation and of the outputs; see the dtype policy in
         :mod:`course_lib._inputs`.
@@ -238,6 +300,7 @@ class SVC(ClassifierMixin, BaseEstimator):
     coef_ : ndarray of shape (n_problems, n_features)
         Primal weights, only for ``kernel="linear"``.
     n_iter_ : int
+        SMO pair steps of the dual problem that took the most.
     n_features_in_ : int
     """
 
@@ -248,7 +311,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         "gamma": [StrOptions({"scale", "auto"}), Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(self, C=1.0, *, kernel="rbf", gamma="scale", tol=1e-2, max_iter=20_000,
+    def __init__(self, C=1.0, *, kernel="rbf", gamma="scale", tol=1e-3, max_iter=10_000_000,
                  dtype="float32"):
         self.C = C
         self.kernel = kernel
@@ -272,21 +335,25 @@ class SVC(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=dtype)
         self.classes_, y_index = encode_classes(y)
         self._gamma = self._gamma_value(X)
-        signs, self._pairs = _pair_signs(y_index, self.classes_.size)
-        alpha, intercept, iterations, converged = _solve_dual(
-            as_tensor(X, dtype), as_tensor(signs, dtype), tf.constant(self.C, dtype),
-            self.kernel == "rbf", tf.constant(self._gamma, dtype),
-            tf.constant(int(self.max_iter)), tf.constant(self.tol, dtype))
-        self.n_iter_ = int(iterations)
-        if not bool(converged):
+        index, signs, self._pairs = _pair_problems(y_index, self.classes_.size)
+        alpha, intercept, steps, converged = _solve_dual(
+            as_tensor(X, dtype), tf.constant(index), tf.constant(signs),
+            tf.constant(self.C, tf.float64), self.kernel == "rbf",
+            tf.constant(self._gamma, dtype), tf.constant(int(self.max_iter)),
+            tf.constant(self.tol, tf.float64))
+        self.n_iter_ = int(tf.reduce_max(steps))
+        if not bool(tf.reduce_all(converged)):
             warnings.warn(f"the dual solver did not reach tol={self.tol} in "
-                          f"max_iter={self.max_iter} steps; raise max_iter or scale the features",
-                          ConvergenceWarning, stacklevel=2)
-        coefficients = signs * alpha.numpy()
-        self.support_ = np.flatnonzero(np.any(alpha.numpy() > 0, axis=1))
+                          f"max_iter={self.max_iter} SMO steps; raise max_iter or scale the "
+                          "features", ConvergenceWarning, stacklevel=2)
+        coefficients = np.zeros((X.shape[0], len(self._pairs)))
+        problem, position = np.nonzero(signs)
+        coefficients[index[problem, position], problem] = (signs * alpha.numpy())[problem,
+                                                                                 position]
+        self.support_ = np.flatnonzero(np.any(coefficients != 0, axis=1))
         self.support_vectors_ = X[self.support_]
-        self.dual_coef_ = coefficients[self.support_].T
-        self.intercept_ = intercept.numpy()
+        self.dual_coef_ = coefficients[self.support_].T.astype(dtype)
+        self.intercept_ = intercept.numpy().astype(dtype)
         if self.kernel == "linear":
             self.coef_ = self.dual_coef_ @ self.support_vectors_
         return self
@@ -298,8 +365,9 @@ class SVC(ClassifierMixin, BaseEstimator):
         dtype = resolve_dtype(self.dtype)
         X = validate_data(self, X, dtype=dtype, reset=False)
         # Float64 here makes each row's score independent of the batch it is evaluated in.
-        cross = _kernel(as_tensor(X, np.float64), as_tensor(self.support_vectors_, np.float64),
-                        self.kernel == "rbf", tf.constant(self._gamma, tf.float64))
+        cross = _cross_kernel(as_tensor(X, np.float64),
+                              as_tensor(self.support_vectors_, np.float64),
+                              self.kernel == "rbf", tf.constant(self._gamma, tf.float64))
         scores = linear_scores(cross.numpy(), self.dual_coef_, self.intercept_).astype(dtype)
         if self.classes_.size == 2:
             return scores[:, 0]
