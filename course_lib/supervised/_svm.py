@@ -155,7 +155,8 @@ def _solve_batch(X, index, signs, C, rbf, gamma, max_iter, tol):
 
     ``X`` (n, p) holds the training data, ``index`` (B, m) each problem's rows of it and
     ``signs`` (B, m) float64 their labels +-1 (0 marks padding). Kernel rows are computed in
-    X's dtype, alpha and G kept in float64. Returns (alpha (B, m), intercept (B,), SMO steps,
+    X's dtype, alpha and G kept in float64; G's update is computed in float64 for the linear
+    kernel (as X (X_W^T delta), never forming K). Returns (alpha (B, m), intercept (B,), SMO steps,
     converged).
     """
     points = tf.gather(X, index)
@@ -177,20 +178,30 @@ def _solve_batch(X, index, signs, C, rbf, gamma, max_iter, tol):
         lowest = tf.where(taken, -inf, tf.float64.min)
         _, second = tf.math.top_k(tf.where(low & ~taken, -score, lowest), q - q // 2)
         work = tf.concat([first, second], axis=1)
-        kernel_rows = _kernel(tf.gather(points, work, batch_dims=1), points, rbf, gamma)
-        block = tf.cast(tf.gather(kernel_rows, work, axis=2, batch_dims=1), tf.float64)
-
         def on_work(values):
             return tf.gather(values, work, batch_dims=1)
+
+        if rbf:
+            kernel_rows = _kernel(on_work(points), points, rbf, gamma)
+            block = tf.cast(tf.gather(kernel_rows, work, axis=2, batch_dims=1), tf.float64)
+        else:
+            points64 = tf.cast(points, tf.float64)
+            block = _kernel(on_work(points64), on_work(points64), rbf, gamma)
 
         # A working set holding the whole problem is solved to tol at once.
         eps = tol if q == size else tf.maximum(tol, LOCAL_SHRINK * gap)
         old = on_work(alpha)
         new, _, inner = _smo(block, on_work(diag), on_work(signs), old, on_work(grad),
                              on_work(upper), eps, max_iter - steps)
-        delta = tf.cast(on_work(signs) * (new - old), X.dtype)
-        update = tf.linalg.matvec(kernel_rows, delta, transpose_a=True)
-        grad = grad + signs * tf.cast(update, tf.float64)
+        delta = on_work(signs) * (new - old)
+        if rbf:
+            update = tf.cast(tf.linalg.matvec(kernel_rows, tf.cast(delta, X.dtype),
+                                              transpose_a=True), tf.float64)
+        else:
+            # K[:, W] delta = X (X_W^T delta), in float64: linear kernel values can be large.
+            update = tf.linalg.matvec(points64, tf.linalg.matvec(
+                on_work(points64), delta, transpose_a=True))
+        grad = grad + signs * update
         alpha = tf.tensor_scatter_nd_update(alpha, _with_rows(work), new)
         return alpha, grad, steps + inner, _optimality(alpha, grad, signs, upper)[0]
 
