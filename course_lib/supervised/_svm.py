@@ -169,7 +169,10 @@ def _solve_batch(X, index, signs, C, rbf, gamma, max_iter, tol):
     def not_done(alpha, grad, steps, gap):
         return (steps < max_iter) & tf.reduce_any(gap > tol)
 
-    def outer_step(alpha, grad, steps, gap):
+    def select(alpha, grad):
+        """The working set (B, q): q / 2 top violators of I_up, q / 2 of I_low."""
+        if q == size:
+            return tf.broadcast_to(tf.range(size)[None, :], tf.shape(index))
         score, up, low = _violations(alpha, grad, signs, upper)
         inf = tf.constant(np.inf, tf.float64)
         _, first = tf.math.top_k(tf.where(up, score, -inf), q // 2)
@@ -177,13 +180,18 @@ def _solve_batch(X, index, signs, C, rbf, gamma, max_iter, tol):
         # Taken indices rank below every other, so the two halves never share an index.
         lowest = tf.where(taken, -inf, tf.float64.min)
         _, second = tf.math.top_k(tf.where(low & ~taken, -score, lowest), q - q // 2)
-        work = tf.concat([first, second], axis=1)
+        return tf.concat([first, second], axis=1)
+
+    def outer_step(alpha, grad, steps, gap):
+        work = select(alpha, grad)
+
         def on_work(values):
-            return tf.gather(values, work, batch_dims=1)
+            return values if q == size else tf.gather(values, work, batch_dims=1)
 
         if rbf:
             kernel_rows = _kernel(on_work(points), points, rbf, gamma)
-            block = tf.cast(tf.gather(kernel_rows, work, axis=2, batch_dims=1), tf.float64)
+            block = tf.cast(kernel_rows if q == size
+                            else tf.gather(kernel_rows, work, axis=2, batch_dims=1), tf.float64)
         else:
             points64 = tf.cast(points, tf.float64)
             block = _kernel(on_work(points64), on_work(points64), rbf, gamma)
