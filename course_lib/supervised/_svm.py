@@ -9,13 +9,15 @@ with Q = diag(y) K diag(y) and gradient G = Q a - 1. The solver keeps G (float64
 samples and, at each outer step, picks a working set W of q = min(WORKING_SET, n) indices: the
 q/2 most violating ones that can move up (largest -y G over I_up) and q/2 that can move down
 (smallest -y G over I_low), as libsvm's m(a) - M(a). It computes the kernel rows K[W, :]
-(q, n) with one matrix product, solves the subproblem on W by SMO with libsvm's second-order
-pair selection on the (q, q) block until its own violation falls below max(tol, 0.1 (m - M)),
-then updates G with one product K[:, W] (y_W * delta a_W). It stops when m - M <= tol, the
-criterion of libsvm (ThunderSVM, Wen et al. 2018; cuML, Vanek et al. 2017). Both loops are
-XLA-compiled ``tf.while_loop``s with static shapes. Several classes are handled one-vs-one as
-libsvm: each pair of classes is a problem on its own samples only, padded to one common size,
-and all pairs are solved together in a batch dimension.
+(q, n) with one matrix product (linear kernel: only the (q, q) block), solves the subproblem on
+W by SMO with libsvm's second-order pair selection on the (q, q) block until its own violation
+falls below max(tol, 0.1 (m - M)) (tol when W is the whole problem), then updates G with one
+product K[:, W] (y_W * delta a_W) (linear kernel: X (X_W^T (y_W * delta a_W)) in float64). It
+stops when m - M <= tol, the criterion of libsvm (ThunderSVM, Wen et al. 2018; cuML, Vanek et
+al. 2017). Both loops are XLA-compiled ``tf.while_loop``s with static shapes. Several classes
+are handled one-vs-one as libsvm: each pair of classes is a problem on its own samples only,
+padded to one common size; the pairs are solved one after the other in the same compiled
+function.
 """
 
 import warnings
