@@ -43,14 +43,15 @@ class TwoPassDCGAN(generative.DCGAN):
     """``DCGAN`` whose generator update draws new noise and runs the generator a second time."""
 
     def train_step(self, data):
-        real = data
+        real, _ = self._unpack(data)
         d_seed, g_seed = tf.unstack(_steps.step_seeds(self.seed, self.d_optimizer.iterations, 2))
         d_noise, g_noise = (tf.random.stateless_normal((tf.shape(real)[0], self.latent_dim), seed)
                             for seed in (d_seed, g_seed))
         fake = self.generator(d_noise, training=True)
         with tf.GradientTape() as tape:
-            d_loss = generative.discriminator_loss(self.discriminator(real, training=True),
-                                                   self.discriminator(fake, training=True))
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = generative.discriminator_loss(real_logits, fake_logits)
         _steps.apply_gradients(self.d_optimizer, tape, d_loss,
                                self.discriminator.trainable_variables)
         with tf.GradientTape() as tape:
@@ -58,9 +59,7 @@ class TwoPassDCGAN(generative.DCGAN):
                 self.discriminator(self.generator(g_noise, training=True), training=True))
         _steps.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
         self._update_average()
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+        return self._track_losses(d_loss, g_loss, real_logits, fake_logits)
 
 
 def build_variant(variant, seed):

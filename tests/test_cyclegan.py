@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from _resume import uninterrupted_and_resumed
+from _tiny_models import tiny_cyclegan, uniform_images
 from _two_cpus import run_on_two_cpus
 
 from course_lib import config
-from course_lib.datasets import grey_to_rgb, load_digit_domains, load_mnist
+from course_lib.datasets import grey_to_rgb, load_digit_domains
 from course_lib.generative import SampleGrid, scale_images
 from course_lib.generative._cyclegan import (
     ContrastView,
     CycleGAN,
     ImagePool,
-    build_cyclegan,
     build_patch_discriminator,
     build_resnet_generator,
     build_unet_generator,
@@ -26,22 +26,11 @@ from course_lib.generative._cyclegan import (
     semantic_consistency_loss,
 )
 from course_lib.metrics import load_mnist_classifier
-from course_lib.metrics._label_preservation import (
-    cycle_reconstruction_error,
-    label_preservation_accuracy,
-    to_digit_images,
-)
 
 SHAPE = (28, 28, 3)
 
-def _tiny_model(**kwargs):
-    kwargs.setdefault("seed", 0)
-    return build_cyclegan(SHAPE, generator_width=4, n_residual_blocks=1, discriminator_width=4,
-                          **kwargs)
-
-
 def _batch(seed, n=8):
-    return np.random.default_rng(seed).uniform(-1, 1, size=(n,) + SHAPE).astype(np.float32)
+    return uniform_images(seed, n, SHAPE)
 
 
 def _compiled(model, learning_rate=2e-3):
@@ -146,10 +135,10 @@ def test_contrast_view_rejects_images_of_unknown_shape():
 
 
 def test_contrast_input_only_in_f():
-    model = _tiny_model()
+    model = tiny_cyclegan()
     assert "contrast_view" in [layer.name for layer in model.generator_f.layers]
     assert "contrast_view" not in [layer.name for layer in model.generator_g.layers]
-    plain = _tiny_model(contrast_input=False)
+    plain = tiny_cyclegan(contrast_input=False)
     assert "contrast_view" not in [layer.name for layer in plain.generator_f.layers]
     stem = model.generator_f.get_layer("stem_conv")
     assert stem.kernel.shape[2] == 2 * SHAPE[-1]  # raw and contrast channels
@@ -162,7 +151,7 @@ def test_patch_discriminator_scores_a_grid_of_patches():
 
 @pytest.mark.parametrize("generator", ["resnet", "unet"])
 def test_shapes_through_both_cycles(generator):
-    model = _tiny_model(generator=generator)
+    model = tiny_cyclegan(generator=generator)
     x, y = _batch(1, 5), _batch(2, 5)
     fake_y, fake_x = model.x_to_y(x), model.y_to_x(y)
     assert fake_y.shape == fake_x.shape == (5,) + SHAPE
@@ -200,7 +189,7 @@ def test_grey_and_colour_domains_without_identity_loss():
         "unknown-generator", "negative-pool", "unknown-semantic-mode"])
 def test_bad_parameters_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        _tiny_model(**kwargs)
+        tiny_cyclegan(**kwargs)
 
 
 @pytest.mark.parametrize("images, message", [
@@ -209,7 +198,7 @@ def test_bad_parameters_raise(kwargs, message):
     (np.full((2, 28, 28, 3), np.nan, np.float32), "NaN"),
 ], ids=["channels", "no-batch", "nan"])
 def test_translation_rejects_bad_images(images, message):
-    model = _tiny_model()
+    model = tiny_cyclegan()
     with pytest.raises(ValueError, match=message):
         model.x_to_y(images)
 
@@ -252,7 +241,7 @@ def test_image_pool_of_size_zero_passes_through():
 # --- training --------------------------------------------------------------------------------
 
 def test_train_step_reports_finite_losses():
-    model = _compiled(_tiny_model())
+    model = _compiled(tiny_cyclegan())
     logs = model.train_step((tf.constant(_batch(1)), tf.constant(_batch(2))))
     expected = {"total_loss", "g_loss", "f_loss", "cycle_loss", "identity_loss",
                 "semantic_loss", "d_x_loss", "d_y_loss"}
@@ -261,7 +250,7 @@ def test_train_step_reports_finite_losses():
 
 
 def test_total_loss_is_the_weighted_sum():
-    model = _tiny_model(cycle_weight=7.0, y_cycle_weight=None, identity_weight=0.5)
+    model = tiny_cyclegan(cycle_weight=7.0, y_cycle_weight=None, identity_weight=0.5)
     total, terms, _, _ = model._generator_losses(tf.constant(_batch(1)), tf.constant(_batch(2)))
     expected = (terms["g_loss"] + terms["f_loss"] + 7.0 * terms["cycle_loss"]
                 + 0.5 * terms["identity_loss"])
@@ -270,7 +259,7 @@ def test_total_loss_is_the_weighted_sum():
 
 def test_y_cycle_weight_scales_only_the_y_cycle():
     x, y = tf.constant(_batch(1)), tf.constant(_batch(2))
-    model = _tiny_model(cycle_weight=7.0, y_cycle_weight=2.0, identity_weight=0.5)
+    model = tiny_cyclegan(cycle_weight=7.0, y_cycle_weight=2.0, identity_weight=0.5)
     total, terms, fake_x, fake_y = model._generator_losses(x, y)
     cycle_x = cycle_consistency_loss(x, model.generator_f(fake_y))
     cycle_y = cycle_consistency_loss(y, model.generator_g(fake_x))
@@ -285,7 +274,7 @@ def test_a_few_steps_lower_the_cycle_loss_on_a_fixed_batch():
     domains = load_digit_domains("bundled", n_per_domain=8, n_test=1)
     batch = (tf.constant(scale_images(grey_to_rgb(domains.grey_train))),
              tf.constant(scale_images(domains.colour_train)))
-    model = _compiled(_tiny_model(), learning_rate=5e-3)
+    model = _compiled(tiny_cyclegan(), learning_rate=5e-3)
     first = float(model._generator_losses(*batch)[1]["cycle_loss"])
     for _ in range(10):
         model.train_step(batch)
@@ -296,7 +285,7 @@ def test_a_few_steps_lower_the_cycle_loss_on_a_fixed_batch():
 def test_semantic_term_uses_the_classifier():
     classifier = load_mnist_classifier()
     x, y = tf.constant(_batch(1)), tf.constant(_batch(2))
-    both = _tiny_model(classifier=classifier, semantic_weight=0.5)
+    both = tiny_cyclegan(classifier=classifier, semantic_weight=0.5)
     assert not classifier.trainable
     _, terms, fake_x, fake_y = both._generator_losses(x, y)
 
@@ -306,7 +295,7 @@ def test_semantic_term_uses_the_classifier():
     x_part = semantic_consistency_loss(probabilities(x), probabilities(fake_y))
     y_part = semantic_consistency_loss(probabilities(y), probabilities(fake_x))
     np.testing.assert_allclose(float(terms["semantic_loss"]), float(x_part + y_part), rtol=1e-5)
-    x_only = _tiny_model(classifier=classifier, semantic_weight=0.5, semantic_mode="x")
+    x_only = tiny_cyclegan(classifier=classifier, semantic_weight=0.5, semantic_mode="x")
     _, terms, _, fake_y = x_only._generator_losses(x, y)
     x_part = semantic_consistency_loss(probabilities(x), probabilities(fake_y))
     np.testing.assert_allclose(float(terms["semantic_loss"]), float(x_part), rtol=1e-5)
@@ -317,7 +306,7 @@ def _dataset(n=16, batch_size=8):
 
 
 def test_fit_with_sample_grid(tmp_path):
-    model = _compiled(_tiny_model())
+    model = _compiled(tiny_cyclegan())
     model.set_grid_images(_batch(3, 4), _batch(4, 4))
     images, ncols = model.sample_grid_images()
     assert images.shape == (24,) + SHAPE and ncols == 4
@@ -330,11 +319,11 @@ def test_fit_with_sample_grid(tmp_path):
 
 def test_sample_grid_needs_images():
     with pytest.raises(ValueError, match="set_grid_images"):
-        _tiny_model().sample_grid_images()
+        tiny_cyclegan().sample_grid_images()
 
 
 def test_save_load_round_trip(tmp_path):
-    model = _compiled(_tiny_model(cycle_weight=5.0, y_cycle_weight=2.0, pool_size=8))
+    model = _compiled(tiny_cyclegan(cycle_weight=5.0, y_cycle_weight=2.0, pool_size=8))
     model.fit(_dataset(), epochs=1, verbose=0)
     path = tmp_path / "cyclegan.keras"
     model.save(path)
@@ -351,7 +340,7 @@ def test_save_load_round_trip(tmp_path):
 
 def test_backup_and_restore_resumes_to_the_uninterrupted_result(tmp_path):
     reference, resumed, _ = uninterrupted_and_resumed(
-        lambda: _compiled(_tiny_model()), _dataset, epochs=3, interrupt_at=1,
+        lambda: _compiled(tiny_cyclegan()), _dataset, epochs=3, interrupt_at=1,
         backup_dir=tmp_path / "backup")
     assert int(resumed.generator_optimizer.iterations.numpy()) == 6
     x = _batch(7, 4)
@@ -387,85 +376,8 @@ def test_mirrored_strategy_on_two_logical_cpus_trains_one_step():
     assert result["changed"] > 0
 
 
-# --- metrics ---------------------------------------------------------------------------------
-
-class _FixedClassifier:
-    """Stands in for a Keras classifier: predict returns given probabilities."""
-
-    def __init__(self, probabilities):
-        self.probabilities = np.asarray(probabilities)
-
-    def predict(self, images, batch_size=None, verbose=0):
-        assert images.shape[1:] == (28, 28, 1) and images.dtype == np.float32
-        assert images.min() >= 0.0 and images.max() <= 1.0
-        return self.probabilities
-
-
-def test_label_preservation_accuracy_by_hand():
-    probabilities = np.eye(10)[[3, 1, 4, 1, 5]]
-    images = np.zeros((5, 28, 28, 3), np.float32)
-    accuracy = label_preservation_accuracy(images, [3, 1, 4, 0, 0],
-                                           classifier=_FixedClassifier(probabilities))
-    assert accuracy == pytest.approx(3 / 5)
-
-
-def test_label_preservation_of_real_digits_is_high():
-    _, (x_test, y_test) = load_mnist("bundled")
-    symmetric = x_test[:500].astype(np.float32) / 127.5 - 1.0
-    assert label_preservation_accuracy(symmetric, y_test[:500]) > 0.95
-    shuffled = np.random.default_rng(0).permutation(y_test[:500])
-    assert label_preservation_accuracy(symmetric, shuffled) < 0.3
-
-
-def test_to_digit_images_maps_range_and_channels():
-    images = np.stack([np.full((28, 28, 3), -1.0), np.full((28, 28, 3), 1.0)]).astype(np.float32)
-    images[1, ..., 0] = -1.0  # channel mean (-1 + 1 + 1) / 3 = 1/3 -> (1/3 + 1) / 2 = 2/3
-    mapped = to_digit_images(images)
-    assert mapped.shape == (2, 28, 28, 1) and mapped.dtype == np.float32
-    np.testing.assert_allclose(mapped[0], 0.0)
-    np.testing.assert_allclose(mapped[1], 2.0 / 3.0, rtol=1e-6)
-    uint8 = to_digit_images(np.full((1, 28, 28, 3), 255, np.uint8))
-    np.testing.assert_allclose(uint8, 1.0)
-
-
-@pytest.mark.parametrize("images, error, message", [
-    (np.full((2, 28, 28), np.nan, np.float32), ValueError, "NaN"),
-    (np.full((2, 28, 28), 3.0, np.float32), ValueError, r"\[-1, 1\]"),
-    (np.zeros((2, 28, 28), np.int64), TypeError, "dtype"),
-    (np.zeros((2, 32, 32), np.float32), ValueError, "shape"),
-    (np.zeros((0, 28, 28), np.float32), ValueError, "empty"),
-], ids=["nan", "out-of-range", "int", "wrong-size", "empty"])
-def test_label_preservation_rejects_bad_images(images, error, message):
-    with pytest.raises(error, match=message):
-        label_preservation_accuracy(images, np.zeros(len(images), int),
-                                    classifier=_FixedClassifier(np.eye(10)[:len(images)]))
-
-
-def test_label_preservation_rejects_wrong_label_count():
-    with pytest.raises(ValueError, match="labels must have shape"):
-        label_preservation_accuracy(np.zeros((3, 28, 28), np.float32), [0, 1],
-                                    classifier=_FixedClassifier(np.eye(10)[:3]))
-
-
-def test_cycle_reconstruction_error_by_hand():
-    real = np.zeros((2, 2, 2, 1))
-    cycled = np.array([0.5, -0.5, 1.0, 0.0, 0.0, 0.0, 2.0, 0.0]).reshape(2, 2, 2, 1)
-    assert cycle_reconstruction_error(real, cycled) == pytest.approx(4.0 / 8.0)
-    assert cycle_reconstruction_error(real, real) == 0.0
-
-
-@pytest.mark.parametrize("real, cycled, message", [
-    (np.zeros((2, 4, 4, 1)), np.zeros((2, 4, 4, 3)), "same shape"),
-    (np.zeros((0, 4, 4, 1)), np.zeros((0, 4, 4, 1)), "empty"),
-    (np.zeros((1, 4, 4, 1)), np.full((1, 4, 4, 1), np.inf), "NaN or inf"),
-], ids=["shape", "empty", "inf"])
-def test_cycle_reconstruction_error_rejects_bad_input(real, cycled, message):
-    with pytest.raises(ValueError, match=message):
-        cycle_reconstruction_error(real, cycled)
-
-
 def test_evaluate_scores_without_updating_and_repeats():
-    model = _compiled(_tiny_model())
+    model = _compiled(tiny_cyclegan())
     model.train_step((tf.constant(_batch(1)), tf.constant(_batch(2))))  # fills the image pools
     before = [w.numpy().copy() for w in model.weights]
     first = model.evaluate(_dataset(), verbose=0, return_dict=True)

@@ -3,24 +3,19 @@
 import keras
 import numpy as np
 import tensorflow as tf
+from _tiny_models import tiny_cyclegan, uniform_images
 
 from course_lib.datasets import load_digit_domains
-from course_lib.generative._cyclegan import build_cyclegan
 
 SHAPE = (28, 28, 3)
 
 
-def _model(**kwargs):
-    return build_cyclegan(SHAPE, generator_width=4, n_residual_blocks=1, discriminator_width=4,
-                          seed=0, **kwargs)
-
-
 def _images(seed, n=6):
-    return np.random.default_rng(seed).uniform(-1, 1, size=(n,) + SHAPE).astype(np.float32)
+    return uniform_images(seed, n, SHAPE)
 
 
 def test_e08_two_generators_and_two_discriminators_with_separate_weights():
-    model = _model()
+    model = tiny_cyclegan()
     networks = [model.generator_g, model.generator_f, model.discriminator_x,
                 model.discriminator_y]
     variable_ids = [{id(v) for v in network.trainable_variables} for network in networks]
@@ -31,7 +26,7 @@ def test_e08_two_generators_and_two_discriminators_with_separate_weights():
 
 
 def test_e08_cycle_and_identity_terms_are_the_l1_round_trip_errors():
-    model = _model(cycle_weight=10.0, identity_weight=1.0)
+    model = tiny_cyclegan(cycle_weight=10.0, identity_weight=1.0)
     x, y = _images(1), _images(2)
     _, terms, _, _ = model._generator_losses(tf.constant(x), tf.constant(y))
     # instance normalisation has no running statistics: inference equals training mode
@@ -45,7 +40,7 @@ def test_e08_cycle_and_identity_terms_are_the_l1_round_trip_errors():
 
 
 def test_e33_generators_translate_images_of_another_domain_not_noise():
-    model = _model()
+    model = tiny_cyclegan()
     assert model.generator_g.input_shape == (None,) + SHAPE  # an image, not a noise vector
     assert model.generator_f.output_shape == (None,) + SHAPE
     domains = load_digit_domains("bundled", n_per_domain=20, n_test=5)
@@ -54,7 +49,7 @@ def test_e33_generators_translate_images_of_another_domain_not_noise():
 
 
 def test_e33_one_train_step_updates_all_four_networks():
-    model = _model()
+    model = tiny_cyclegan()
     model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), jit_compile=False,
                   run_eagerly=True)
     networks = [model.generator_g, model.generator_f, model.discriminator_x,

@@ -4,10 +4,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _tiny_models import tiny_gan
 
 from course_lib import config
 from course_lib.generative import (
     DCGAN,
+    _base,
     _steps,
     build_dcgan_discriminator,
     build_dcgan_generator,
@@ -23,14 +25,6 @@ FAKE_LOGITS = np.array([-3.0, 0.25, 1.0, -40.0])
 
 def _sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
-
-
-def _small_gan(latent_dim=8, seed=0, learning_rate=2e-4, ema_momentum=0.999):
-    gan = DCGAN(build_dcgan_generator(latent_dim, filters=8),
-                build_dcgan_discriminator(filters=8), seed=seed, ema_momentum=ema_momentum)
-    gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5))
-    return gan
 
 
 def test_compile_defaults_to_the_measured_adam_pair():
@@ -98,7 +92,7 @@ def test_builders_reject_sizes_not_divisible_by_four(bad_shape):
 
 def test_train_step_reports_losses_and_updates_both_networks():
     config.set_seed(0)
-    gan = _small_gan()
+    gan = tiny_gan()
     g_before = [w.numpy().copy() for w in gan.generator.trainable_weights]
     d_before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
     logs = gan.train_step(tf.random.uniform((6, 28, 28, 1), -1, 1))
@@ -147,7 +141,7 @@ def test_averaged_generator_is_the_warmed_up_exponential_moving_average():
     # a_t = m_t a_(t-1) + (1 - m_t) w_t with m_t = min(m, (1 + t) / (10 + t)), over every
     # weight including the batch-norm statistics, replayed in float64 from the weights.
     config.set_seed(0)
-    gan = _small_gan(learning_rate=1e-2, ema_momentum=0.2)  # large steps: m_t matters
+    gan = tiny_gan(learning_rate=1e-2, ema_momentum=0.2)  # large steps: m_t matters
     average = [w.numpy().astype(np.float64) for w in gan.generator.weights]
     real = tf.random.uniform((6, 28, 28, 1), -1, 1, seed=2)
     for step in range(1, 5):  # m_1 = 2/11 (warm-up), then the cap 0.2 (3/12 > 0.2)
@@ -165,10 +159,10 @@ def test_averaged_generator_is_the_warmed_up_exponential_moving_average():
 @pytest.mark.parametrize("momentum", [0.999, None])
 def test_samples_come_from_the_averaged_generator_unless_it_is_off(momentum):
     config.set_seed(0)
-    gan = _small_gan(ema_momentum=momentum)
+    gan = tiny_gan(ema_momentum=momentum)
     for _ in range(3):
         gan.train_step(tf.random.uniform((6, 28, 28, 1), -1, 1, seed=5))
-    latent = _steps.fixed_normal((4, 8), 3)
+    latent = _base.fixed_normal((4, 8), 3)
     sampler = gan.generator if momentum is None else gan.averaged_generator
     expected = sampler(latent, training=False).numpy()
     np.testing.assert_allclose(gan.generate_from(latent), expected, rtol=1e-6, atol=1e-6)
@@ -184,12 +178,12 @@ def test_samples_come_from_the_averaged_generator_unless_it_is_off(momentum):
                                              ("0.99", TypeError), (True, TypeError)])
 def test_bad_ema_momentum_is_refused(momentum, error):
     with pytest.raises(error, match="ema_momentum"):
-        _small_gan(ema_momentum=momentum)
+        tiny_gan(ema_momentum=momentum)
 
 
 def test_discriminator_learns_to_separate_a_fixed_real_batch():
     config.set_seed(0)
-    gan = _small_gan(learning_rate=2e-3)
+    gan = tiny_gan(learning_rate=2e-3)
     real = np.where(np.random.default_rng(0).random((16, 28, 28, 1)) > 0.8, 1.0, -1.0)
     noise = tf.random.normal((16, 8), seed=1)
 
@@ -206,7 +200,7 @@ def test_discriminator_learns_to_separate_a_fixed_real_batch():
 
 
 def test_last_partial_batch_is_handled():
-    gan = _small_gan()
+    gan = tiny_gan()
     images = np.random.default_rng(0).integers(0, 256, (10, 28, 28), dtype=np.uint8)
     history = gan.fit(image_dataset(images, batch_size=4), epochs=1, verbose=0)
     assert int(gan.d_optimizer.iterations) == 3  # 4 + 4 + 2
@@ -214,7 +208,7 @@ def test_last_partial_batch_is_handled():
 
 
 def test_generate_is_seeded_and_in_range():
-    gan = _small_gan()
+    gan = tiny_gan()
     first, again, other = gan.generate(5, seed=1), gan.generate(5, seed=1), gan.generate(5, seed=2)
     assert first.shape == (5, 28, 28, 1) and first.dtype == np.float32
     np.testing.assert_array_equal(first, again)
@@ -225,18 +219,18 @@ def test_generate_is_seeded_and_in_range():
 @pytest.mark.parametrize("n", [0, -3])
 def test_generate_rejects_non_positive_counts(n):
     with pytest.raises(ValueError, match="positive"):
-        _small_gan().generate(n)
+        tiny_gan().generate(n)
 
 
 def test_generate_from_rejects_wrong_latent_size():
     with pytest.raises(ValueError, match=r"\(n, 8\)"):
-        _small_gan().generate_from(np.zeros((2, 5)))
+        tiny_gan().generate_from(np.zeros((2, 5)))
 
 
 def test_training_noise_differs_between_steps_and_repeats_with_the_seed():
     def run(seed):
         config.set_seed(0)
-        gan = _small_gan(seed=seed)
+        gan = tiny_gan(seed=seed)
         batch = tf.zeros((4, 28, 28, 1))
         return [float(gan.train_step(batch)["d_fake"]) for _ in range(3)]
 
@@ -247,7 +241,7 @@ def test_training_noise_differs_between_steps_and_repeats_with_the_seed():
 
 def test_evaluate_scores_without_updating_and_repeats():
     config.set_seed(0)
-    gan = _small_gan()
+    gan = tiny_gan()
     real = np.random.default_rng(3).uniform(-1, 1, (12, 28, 28, 1)).astype(np.float32)
     before = [w.numpy().copy() for w in gan.weights]
     first = gan.evaluate(real, batch_size=12, verbose=0, return_dict=True)
@@ -267,7 +261,7 @@ def test_evaluate_scores_without_updating_and_repeats():
 
 def test_fit_reports_validation_losses():
     config.set_seed(0)
-    gan = _small_gan()
+    gan = tiny_gan()
     images = np.random.default_rng(4).uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32)
     history = gan.fit(images, batch_size=8, epochs=1, verbose=0, validation_data=(images,))
     assert {"val_d_loss", "val_g_loss"} <= set(history.history)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from _resume import uninterrupted_and_resumed
+from _tiny_models import tiny_diffusion, tiny_flow, tiny_image_diffusion
 from _two_cpus import run_on_two_cpus
 
 from course_lib.generative import (
@@ -39,28 +40,6 @@ def _randomise_head(network, seed=0):
     rng = np.random.default_rng(seed)
     head.set_weights([rng.standard_normal(kernel.shape).astype(np.float32) * 0.3,
                       rng.standard_normal(bias.shape).astype(np.float32) * 0.1])
-
-
-def _diffusion(num_classes=3, steps=20, prediction="epsilon", seed=0, ema_decay=0.9):
-    model = Diffusion(build_mlp_denoiser(2, 16, 1, num_classes=num_classes),
-                      NoiseSchedule("cosine", steps), prediction=prediction, seed=seed,
-                      ema_decay=ema_decay)
-    model.compile(keras.optimizers.Adam(1e-2))
-    return model
-
-
-def _flow(num_classes=3, seed=0, ema_decay=0.9):
-    model = FlowMatching(build_mlp_denoiser(2, 16, 1, num_classes=num_classes), seed=seed,
-                         ema_decay=ema_decay)
-    model.compile(keras.optimizers.Adam(1e-2))
-    return model
-
-
-def _image_diffusion(seed=0):
-    model = Diffusion(build_unet_denoiser((8, 8, 1), (4, 8), num_classes=2, groups=2),
-                      NoiseSchedule("linear", 4), seed=seed)
-    model.compile(keras.optimizers.Adam(1e-3))
-    return model
 
 
 # --- schedules ---------------------------------------------------------------------------------
@@ -215,7 +194,7 @@ def test_euler_is_exact_on_straight_paths_and_heun_on_fields_linear_in_time():
 # --- the samplers' wiring against hand loops -----------------------------------------------------
 
 def test_ddim_sampler_matches_a_hand_loop():
-    model = _diffusion(num_classes=None, steps=30, prediction="v")
+    model = tiny_diffusion(num_classes=None, steps=30, prediction="v")
     _randomise_head(model.network)
     noise = RNG.standard_normal((5, 2)).astype(np.float32)
     got = model.sample(5, "ddim", 3, noise=noise, use_ema=False)
@@ -233,7 +212,7 @@ def test_ddim_sampler_matches_a_hand_loop():
 
 
 def test_guided_heun_sampler_matches_a_hand_loop():
-    model = _flow(num_classes=3)
+    model = tiny_flow(num_classes=3)
     _randomise_head(model.network)
     noise = RNG.standard_normal((4, 2)).astype(np.float32)
     labels = np.array([0, 1, 2, 1])
@@ -252,7 +231,7 @@ def test_guided_heun_sampler_matches_a_hand_loop():
 
 
 def test_samplers_are_repeatable_per_seed():
-    model = _diffusion()
+    model = tiny_diffusion()
     _randomise_head(model.network)
     model.ema_network.set_weights(model.network.get_weights())
     labels = np.array([0, 1, 2, 0])
@@ -265,19 +244,19 @@ def test_samplers_are_repeatable_per_seed():
                                                    seed=4))
     # DDPM adds fresh noise per step, DDIM does not: from the same start they differ.
     assert not np.allclose(model.sample(4, "ddim", 5, seed=3), model.sample(4, "ddpm", 5, seed=3))
-    fm = _flow()
+    fm = tiny_flow()
     _randomise_head(fm.ema_network)
     np.testing.assert_array_equal(fm.sample(3, seed=1), fm.sample(3, seed=1))
 
 
 def test_trajectory_starts_at_the_noise_and_ends_at_the_samples():
-    model = _diffusion(num_classes=None)
+    model = tiny_diffusion(num_classes=None)
     samples, path = model.sample(3, "ddpm", 4, seed=2, return_trajectory=True)
     assert path.shape == (5, 3, 2)
     np.testing.assert_array_equal(path[-1], samples)
     np.testing.assert_allclose(path[0], np.random.default_rng(2).standard_normal((3, 2)),
                                rtol=1e-6)
-    fm_samples, fm_path = _flow(num_classes=None).sample(3, 6, return_trajectory=True)
+    fm_samples, fm_path = tiny_flow(num_classes=None).sample(3, 6, return_trajectory=True)
     assert fm_path.shape == (7, 3, 2)
     np.testing.assert_array_equal(fm_path[-1], fm_samples)
 
@@ -285,7 +264,7 @@ def test_trajectory_starts_at_the_noise_and_ends_at_the_samples():
 # --- training ------------------------------------------------------------------------------------
 
 def test_label_dropout_rate():
-    model = _diffusion(num_classes=3)
+    model = tiny_diffusion(num_classes=3)
     model.label_dropout = 0.3
     labels = tf.constant(np.arange(20_000) % 3, tf.int32)
     dropped = model._training_labels(labels, tf.constant([1, 2]), 20_000).numpy()
@@ -298,7 +277,7 @@ def test_label_dropout_rate():
     assert np.all(model._training_labels(None, tf.constant([1, 2]), 5).numpy() == 3)
 
 
-@pytest.mark.parametrize("make_model", [_diffusion, _flow], ids=["diffusion", "flow"])
+@pytest.mark.parametrize("make_model", [tiny_diffusion, tiny_flow], ids=["diffusion", "flow"])
 def test_a_few_steps_lower_the_loss_on_a_fixed_batch(make_model):
     model = make_model()
     x, y = _data(64)
@@ -329,23 +308,23 @@ def test_a_few_steps_lower_the_loss_on_a_fixed_batch(make_model):
     (lambda: Diffusion(build_mlp_denoiser(2), schedule="cosine"), TypeError, "NoiseSchedule"),
     (lambda: build_unet_denoiser((28, 28, 1), (8, 8, 8, 8)), ValueError, "divisible by 8"),
     (lambda: build_mlp_denoiser(2, num_classes=0), ValueError, "num_classes"),
-    (lambda: _diffusion().sample(0), ValueError, "n must"),
-    (lambda: _diffusion().sample(2, "euler"), ValueError, "sampler"),
-    (lambda: _diffusion().sample(2, guidance=1.0), ValueError, "guidance needs labels"),
-    (lambda: _diffusion().sample(2, labels=[0, 3]), ValueError, "labels must lie"),
-    (lambda: _diffusion().sample(2, labels=[0, 1, 2]), ValueError, "shape"),
-    (lambda: _diffusion(num_classes=None).sample(2, labels=[0, 1]), ValueError,
+    (lambda: tiny_diffusion().sample(0), ValueError, "n must"),
+    (lambda: tiny_diffusion().sample(2, "euler"), ValueError, "sampler"),
+    (lambda: tiny_diffusion().sample(2, guidance=1.0), ValueError, "guidance needs labels"),
+    (lambda: tiny_diffusion().sample(2, labels=[0, 3]), ValueError, "labels must lie"),
+    (lambda: tiny_diffusion().sample(2, labels=[0, 1, 2]), ValueError, "shape"),
+    (lambda: tiny_diffusion(num_classes=None).sample(2, labels=[0, 1]), ValueError,
      "unconditional"),
-    (lambda: _diffusion().sample(2, guidance=float("nan"), labels=[0, 1]), ValueError,
+    (lambda: tiny_diffusion().sample(2, guidance=float("nan"), labels=[0, 1]), ValueError,
      "finite"),
-    (lambda: _diffusion().sample(2, noise=np.zeros((2, 3))), ValueError, "noise must"),
-    (lambda: _flow().sample(2, method="rk4"), ValueError, "method"),
-    (lambda: _flow().sample(2, steps=0), ValueError, "steps"),
-    (lambda: _flow().fit(np.full((4, 2), np.nan, np.float32), verbose=0), ValueError, "NaN"),
-    (lambda: _flow().fit(np.zeros((4, 3), np.float32), verbose=0), ValueError, "shape"),
-    (lambda: _flow().fit(np.zeros((4, 2), np.float32), np.array([0, 1, 2, 5]), verbose=0),
+    (lambda: tiny_diffusion().sample(2, noise=np.zeros((2, 3))), ValueError, "noise must"),
+    (lambda: tiny_flow().sample(2, method="rk4"), ValueError, "method"),
+    (lambda: tiny_flow().sample(2, steps=0), ValueError, "steps"),
+    (lambda: tiny_flow().fit(np.full((4, 2), np.nan, np.float32), verbose=0), ValueError, "NaN"),
+    (lambda: tiny_flow().fit(np.zeros((4, 3), np.float32), verbose=0), ValueError, "shape"),
+    (lambda: tiny_flow().fit(np.zeros((4, 2), np.float32), np.array([0, 1, 2, 5]), verbose=0),
      ValueError, "y must lie"),
-    (lambda: _flow().sample_grid_images(), ValueError, "image data"),
+    (lambda: tiny_flow().sample_grid_images(), ValueError, "image data"),
 ])
 def test_bad_input_gives_clear_errors(call, error, match):
     with pytest.raises(error, match=match):
@@ -354,7 +333,7 @@ def test_bad_input_gives_clear_errors(call, error, match):
 
 # --- conventions: saving, resuming, mixed precision, two replicas -------------------------------
 
-@pytest.mark.parametrize("make_model", [_diffusion, _flow], ids=["diffusion", "flow"])
+@pytest.mark.parametrize("make_model", [tiny_diffusion, tiny_flow], ids=["diffusion", "flow"])
 def test_keras_round_trip_keeps_weights_ema_and_optimizer(make_model, tmp_path):
     model = make_model()
     x, y = _data(32)
@@ -374,7 +353,7 @@ def test_keras_round_trip_keeps_weights_ema_and_optimizer(make_model, tmp_path):
 
 
 def test_image_model_round_trip_and_sample_grid(tmp_path):
-    model = _image_diffusion()
+    model = tiny_image_diffusion()
     images = np.clip(RNG.standard_normal((8, 8, 8, 1)), -1, 1).astype(np.float32)
     grid = SampleGrid(directory=tmp_path / "grids", show=False)
     model.fit(images, RNG.integers(0, 2, 8), batch_size=8, epochs=1, verbose=0,
@@ -387,7 +366,7 @@ def test_image_model_round_trip_and_sample_grid(tmp_path):
     np.testing.assert_array_equal(loaded.sample_grid_images()[0], first)
 
 
-@pytest.mark.parametrize("make_model", [_diffusion, _flow], ids=["diffusion", "flow"])
+@pytest.mark.parametrize("make_model", [tiny_diffusion, tiny_flow], ids=["diffusion", "flow"])
 def test_backup_and_restore_resume_equals_uninterrupted_run(make_model, tmp_path):
     x, y = _data(48)
 
@@ -402,7 +381,7 @@ def test_backup_and_restore_resume_equals_uninterrupted_run(make_model, tmp_path
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-6, err_msg=a.path)
 
 
-@pytest.mark.parametrize("make_model", [_diffusion, _flow], ids=["diffusion", "flow"])
+@pytest.mark.parametrize("make_model", [tiny_diffusion, tiny_flow], ids=["diffusion", "flow"])
 def test_mixed_float16_policy_trains_with_float32_outputs(make_model):
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_float16")

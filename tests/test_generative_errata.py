@@ -3,16 +3,13 @@
 import keras
 import numpy as np
 import tensorflow as tf
+from _tiny_models import tiny_gan, tiny_vae
 
 from course_lib import config
 from course_lib.datasets import load_mnist
 from course_lib.generative import (
-    DCGAN,
-    VAE,
     build_dcgan_discriminator,
     build_dcgan_generator,
-    build_vae_decoder,
-    build_vae_encoder,
     discriminator_loss,
     generator_loss,
     image_dataset,
@@ -20,23 +17,9 @@ from course_lib.generative import (
 )
 
 
-def _gan():
-    gan = DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8))
-    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
-    return gan
-
-
-def _vae(latent_dim=2):
-    vae = VAE(build_vae_encoder(latent_dim, filters=4, hidden_units=16),
-              build_vae_decoder(latent_dim, filters=4, hidden_units=16))
-    vae.compile(keras.optimizers.Adam(1e-3))
-    return vae
-
-
 def test_e04_generator_and_discriminator_are_nonlinear_and_d_gives_a_probability():
     config.set_seed(0)
-    gan = _gan()
+    gan = tiny_gan()
     z1, z2 = tf.random.normal((1, 8)), tf.random.normal((1, 8))
     # A linear map would satisfy G(z1 + z2) = G(z1) + G(z2) - G(0).
     additive = gan.generator(z1) + gan.generator(z2) - gan.generator(tf.zeros((1, 8)))
@@ -74,7 +57,7 @@ def test_e05_non_saturating_loss_keeps_gradients_when_d_rejects_samples():
 
 
 def test_e06_encoder_is_an_approximate_posterior_and_loss_is_the_negative_elbo():
-    vae = _vae()
+    vae = tiny_vae()
     images = (np.random.default_rng(0).random((4, 28, 28, 1)) > 0.7).astype(np.float32)
     z_mean, z_log_var = vae.encode(images)  # q(z|x) = N(mu, diag(exp(log_var)))
     assert z_mean.shape == z_log_var.shape == (4, 2)
@@ -86,7 +69,7 @@ def test_e06_encoder_is_an_approximate_posterior_and_loss_is_the_negative_elbo()
 
 
 def test_e07_no_loss_term_compares_the_code_with_the_image():
-    vae = _vae()
+    vae = tiny_vae()
     images = (np.random.default_rng(1).random((4, 28, 28, 1)) > 0.7).astype(np.float32)
     logs = vae.test_step(tf.constant(images))
     # The reconstruction term compares the decoded image (784 pixels) with the image; with
@@ -100,7 +83,7 @@ def test_e07_no_loss_term_compares_the_code_with_the_image():
 
 
 def test_e11_vae_generates_by_decoding_prior_samples():
-    vae = _vae(latent_dim=3)
+    vae = tiny_vae(latent_dim=3)
     generated = vae.generate(4, seed=7)
     assert generated.shape == (4, 28, 28, 1)  # images, not low-dimensional noise
     prior_samples = np.random.default_rng(7).standard_normal((4, 3)).astype(np.float32)
@@ -120,7 +103,7 @@ def test_e28_keras_layers_one_channel_and_activated_discriminator_convolutions()
 
 def test_e29_two_optimizers_each_update_only_their_network():
     config.set_seed(0)
-    gan = _gan()
+    gan = tiny_gan()
     assert gan.d_optimizer is not gan.g_optimizer
     d_ids = {id(v) for v in gan.discriminator.trainable_variables}
     g_ids = {id(v) for v in gan.generator.trainable_variables}
@@ -138,7 +121,7 @@ def test_e29_two_optimizers_each_update_only_their_network():
 
 def test_e31_generator_output_feeds_the_discriminator_and_d_is_trained():
     config.set_seed(0)
-    gan = _gan()
+    gan = tiny_gan()
     assert gan.generator.output_shape[1:] == gan.discriminator.input_shape[1:] == (28, 28, 1)
     before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
     images = np.random.default_rng(0).integers(0, 256, (8, 28, 28), dtype=np.uint8)
@@ -150,7 +133,7 @@ def test_e31_generator_output_feeds_the_discriminator_and_d_is_trained():
 def test_e30_e32_vae_samples_its_code_and_trains_on_the_course_mnist_loader():
     config.set_seed(0)
     (x_train, _), _ = load_mnist("bundled")
-    vae = _vae()
+    vae = tiny_vae()
     data = image_dataset(x_train[:64], batch_size=32, pixel_range="unit", binarized=True)
     history = vae.fit(data, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0]) and history.history["kl"][0] > 0

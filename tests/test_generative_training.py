@@ -6,18 +6,14 @@ import keras
 import numpy as np
 import pytest
 from _resume import uninterrupted_and_resumed
+from _tiny_models import tiny_gan, tiny_vae
 from _two_cpus import run_on_two_cpus
 
 from course_lib import config
 from course_lib.generative import (
-    DCGAN,
     VAE,
     SampleGrid,
     binarize,
-    build_dcgan_discriminator,
-    build_dcgan_generator,
-    build_vae_decoder,
-    build_vae_encoder,
     image_dataset,
     scale_images,
     unpaired_dataset,
@@ -26,21 +22,6 @@ from course_lib.generative import (
 
 def _images(n=24, seed=0):
     return np.random.default_rng(seed).integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-
-
-def _small_gan(seed=0):
-    gan = DCGAN(build_dcgan_generator(8, filters=8), build_dcgan_discriminator(filters=8),
-                seed=seed)
-    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
-    return gan
-
-
-def _small_vae(seed=0):
-    vae = VAE(build_vae_encoder(2, filters=4, hidden_units=16),
-              build_vae_decoder(2, filters=4, hidden_units=16), seed=seed)
-    vae.compile(keras.optimizers.Adam(1e-3))
-    return vae
 
 
 # --- data pipeline ----------------------------------------------------------------------------
@@ -139,7 +120,7 @@ def test_unpaired_dataset_rejects_bad_input(x, y, batch_size, error, match):
 # --- SampleGrid -------------------------------------------------------------------------------
 
 def test_sample_grid_saves_every_k_epochs(tmp_path):
-    gan = _small_gan()
+    gan = tiny_gan()
     grid = SampleGrid(every=2, directory=tmp_path / "grids", show=False)
     gan.fit(image_dataset(_images(8), batch_size=8), epochs=4, verbose=0, callbacks=[grid])
     names = sorted(p.name for p in (tmp_path / "grids").iterdir())
@@ -154,7 +135,7 @@ def test_sample_grid_rejects_bad_every():
 
 
 def test_sample_grid_images_are_fixed_per_model():
-    gan = _small_gan(seed=3)
+    gan = tiny_gan(seed=3)
     first, ncols = gan.sample_grid_images()
     second, _ = gan.sample_grid_images()
     assert ncols == 10 and first.shape == (50, 28, 28, 1)
@@ -163,7 +144,7 @@ def test_sample_grid_images_are_fixed_per_model():
 
 # --- saving -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make_model", [_small_gan, _small_vae], ids=["dcgan", "vae"])
+@pytest.mark.parametrize("make_model", [tiny_gan, tiny_vae], ids=["dcgan", "vae"])
 def test_keras_round_trip_gives_identical_outputs_and_state(make_model, tmp_path):
     model = make_model()
     unit = isinstance(model, VAE)
@@ -184,11 +165,11 @@ def test_keras_round_trip_gives_identical_outputs_and_state(make_model, tmp_path
 
 # --- resuming ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make_model", [_small_gan, _small_vae], ids=["dcgan", "vae"])
+@pytest.mark.parametrize("make_model", [tiny_gan, tiny_vae], ids=["dcgan", "vae"])
 def test_backup_and_restore_resume_equals_uninterrupted_run(make_model, tmp_path):
     def data():
         # A fixed order per epoch: a resumed pipeline would otherwise restart its reshuffling.
-        unit = make_model is _small_vae
+        unit = make_model is tiny_vae
         return image_dataset(_images(24), batch_size=8, seed=1, reshuffle_each_iteration=False,
                              pixel_range="unit" if unit else "symmetric")
 
@@ -203,14 +184,14 @@ def test_backup_and_restore_resume_equals_uninterrupted_run(make_model, tmp_path
 # --- devices: XLA choice, mixed precision, MirroredStrategy -----------------------------------
 
 def test_compile_takes_jit_choice_from_config():
-    gan = _small_gan()
+    gan = tiny_gan()
     assert gan.jit_compile == config.jit_compile()
-    vae = _small_vae()
+    vae = tiny_vae()
     vae.compile(keras.optimizers.Adam(), jit_compile=False)
     assert vae.jit_compile is False
 
 
-@pytest.mark.parametrize("make_model", [_small_gan, _small_vae], ids=["dcgan", "vae"])
+@pytest.mark.parametrize("make_model", [tiny_gan, tiny_vae], ids=["dcgan", "vae"])
 def test_mixed_float16_policy_trains_with_float32_outputs(make_model):
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_float16")

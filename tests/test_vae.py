@@ -1,26 +1,18 @@
 """VAE: the two ELBO terms against NumPy, reparameterisation, training, the NumPy API."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _tiny_models import tiny_vae
 
 from course_lib import config
 from course_lib.generative import (
-    VAE,
     bernoulli_nll,
     build_vae_decoder,
     build_vae_encoder,
     gaussian_kl,
     reparameterize,
 )
-
-
-def _small_vae(latent_dim=2, seed=0, learning_rate=1e-3):
-    vae = VAE(build_vae_encoder(latent_dim, filters=4, hidden_units=16),
-              build_vae_decoder(latent_dim, filters=4, hidden_units=16), seed=seed)
-    vae.compile(keras.optimizers.Adam(learning_rate))
-    return vae
 
 
 def _binary_images(n=8, seed=0):
@@ -77,7 +69,7 @@ def test_builders_shapes_and_float32_heads():
 
 
 def test_train_step_loss_is_reconstruction_plus_kl():
-    vae = _small_vae()
+    vae = tiny_vae()
     logs = vae.train_step(tf.constant(_binary_images()))
     assert set(logs) == {"loss", "reconstruction", "kl"}
     np.testing.assert_allclose(float(logs["loss"]),
@@ -87,7 +79,7 @@ def test_train_step_loss_is_reconstruction_plus_kl():
 
 def test_a_few_steps_lower_the_negative_elbo_on_a_fixed_batch():
     config.set_seed(0)
-    vae = _small_vae(learning_rate=1e-2)
+    vae = tiny_vae(learning_rate=1e-2)
     batch = _binary_images(16)
     before = vae.evaluate(batch, batch_size=16, verbose=0, return_dict=True)["loss"]
     vae.fit(tf.data.Dataset.from_tensors(batch).repeat(60), epochs=1, verbose=0)
@@ -97,7 +89,7 @@ def test_a_few_steps_lower_the_negative_elbo_on_a_fixed_batch():
 
 
 def test_numpy_api_shapes_ranges_and_seeds():
-    vae = _small_vae(latent_dim=3)
+    vae = tiny_vae(latent_dim=3)
     images = _binary_images(4)
     z_mean, z_log_var = vae.encode(images)
     assert z_mean.shape == z_log_var.shape == (4, 3)
@@ -112,7 +104,7 @@ def test_numpy_api_shapes_ranges_and_seeds():
 
 
 def test_numpy_api_rejects_bad_input():
-    vae = _small_vae(latent_dim=3)
+    vae = tiny_vae(latent_dim=3)
     with pytest.raises(ValueError, match=r"\(n, 3\)"):
         vae.decode(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="positive"):
@@ -120,7 +112,7 @@ def test_numpy_api_rejects_bad_input():
 
 
 def test_validation_uses_fixed_noise():
-    vae = _small_vae()
+    vae = tiny_vae()
     images = _binary_images(8)
     first = vae.evaluate(images, batch_size=8, verbose=0, return_dict=True)
     second = vae.evaluate(images, batch_size=8, verbose=0, return_dict=True)

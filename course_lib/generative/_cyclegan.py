@@ -26,9 +26,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from course_lib import config
 from course_lib.datasets import grey_to_rgb
-from course_lib.generative import _steps
+from course_lib.generative import _base, _steps
 
 # ---------------------------------------------------------------------------------------------
 # Losses (each maps tensors to a scalar mean)
@@ -152,6 +151,14 @@ def residual_block(x, filters, name):
     return layers.Add(name=f"{name}_add")([shortcut, x])
 
 
+def _generator_input(image_shape, output_channels, contrast_input):
+    """The image input, what the first convolution sees, and the output channels."""
+    output_channels = image_shape[-1] if output_channels is None else output_channels
+    inputs = keras.Input(shape=image_shape, name="image")
+    x = ContrastView(name="contrast_view")(inputs) if contrast_input else inputs
+    return inputs, x, output_channels
+
+
 def build_resnet_generator(image_shape, *, output_channels=None, width=16, n_residual_blocks=3,
                            contrast_input=False, name="resnet_generator"):
     """ResNet generator: 7x7 conv, one stride-2 downsampling, residual blocks, upsampling.
@@ -174,9 +181,7 @@ def build_resnet_generator(image_shape, *, output_channels=None, width=16, n_res
     keras.Model
         Maps (n, h, w, c) in [-1, 1] to (n, h, w, output_channels) in [-1, 1] (tanh).
     """
-    output_channels = image_shape[-1] if output_channels is None else output_channels
-    inputs = keras.Input(shape=image_shape, name="image")
-    x = ContrastView(name="contrast_view")(inputs) if contrast_input else inputs
+    inputs, x, output_channels = _generator_input(image_shape, output_channels, contrast_input)
     x = layers.Conv2D(width, 7, padding="same", use_bias=False, name="stem_conv")(x)
     x = layers.ReLU(name="stem_relu")(_instance_norm("stem_norm")(x))
     x = layers.Conv2D(2 * width, 3, strides=2, padding="same", use_bias=False,
@@ -213,11 +218,9 @@ def build_unet_generator(image_shape, *, output_channels=None, width=32, contras
     Returns
     -------
     keras.Model
-        Maps (n, h, w, c) in [-1, 1] to (n, h, w, output_channels) in [-1, 1] (tanh).
+        The same mapping as :func:`build_resnet_generator`'s, tanh images in [-1, 1].
     """
-    output_channels = image_shape[-1] if output_channels is None else output_channels
-    inputs = keras.Input(shape=image_shape, name="image")
-    x = ContrastView(name="contrast_view")(inputs) if contrast_input else inputs
+    inputs, x, output_channels = _generator_input(image_shape, output_channels, contrast_input)
     full = layers.Conv2D(width, 3, padding="same", use_bias=False, name="enc0_conv")(x)
     full = layers.LeakyReLU(0.2, name="enc0_relu")(_instance_norm("enc0_norm")(full))
     half = layers.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=False,
@@ -340,7 +343,7 @@ class ImagePool(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="course_lib")
-class CycleGAN(_steps.GenerativeTraining, keras.Model):
+class CycleGAN(_base.GenerativeModel):
     """CycleGAN with least-squares adversarial, cycle, identity and optional semantic losses.
 
     Parameters
@@ -372,8 +375,9 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
     semantic_confidence : float, default=0.0
         Pseudo-labels the classifier gives with a lower probability are ignored (see
         :func:`semantic_consistency_loss`); 0 keeps all, as in CyCADA.
-    seed : int or None, default=None
-        Seed of the image pools.
+    seed : int, default=0
+        Seed of the image pools (``seed`` and ``seed + 1``; the seed policy of
+        :class:`GenerativeModel`). None, as files saved by older versions hold, means 0.
 
     Notes
     -----
@@ -383,13 +387,17 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
     ``total_loss`` (the generators' objective).
     """
 
+    _networks = ("generator_g", "generator_f", "discriminator_x", "discriminator_y",
+                 "classifier")
     _optimizer_arguments = ("generator_optimizer", "discriminator_optimizer")
+    _tracker_names = ("total_loss", "g_loss", "f_loss", "cycle_loss", "identity_loss",
+                      "semantic_loss", "d_x_loss", "d_y_loss")
 
     def __init__(self, generator_g, generator_f, discriminator_x, discriminator_y, *,
                  cycle_weight=10.0, y_cycle_weight=None, identity_weight=1.0, pool_size=50,
                  classifier=None, semantic_weight=0.0, semantic_mode="both",
-                 semantic_confidence=0.0, seed=None, **kwargs):
-        super().__init__(**kwargs)
+                 semantic_confidence=0.0, seed=0, **kwargs):
+        super().__init__(seed=seed, **kwargs)
         if semantic_mode not in ("both", "x"):
             raise ValueError(f"semantic_mode must be 'both' or 'x', got {semantic_mode!r}")
         if semantic_weight > 0 and classifier is None:
@@ -420,17 +428,16 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
         if classifier is not None:
             classifier.trainable = False
         self.pool_size = int(pool_size)
-        self.seed = seed
-        self.pool_x = ImagePool(pool_size, seed=seed, name="pool_x")
-        self.pool_y = ImagePool(pool_size, seed=None if seed is None else seed + 1, name="pool_y")
-        self.pool_x.build((None,) + tuple(generator_f.output_shape[1:]))
-        self.pool_y.build((None,) + tuple(generator_g.output_shape[1:]))
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in (
-            "total_loss", "g_loss", "f_loss", "cycle_loss", "identity_loss", "semantic_loss",
-            "d_x_loss", "d_y_loss")}
+        self.pool_x = ImagePool(pool_size, seed=self.seed, name="pool_x")
+        self.pool_y = ImagePool(pool_size, seed=self.seed + 1, name="pool_y")
         self._grid_x = None
         self._grid_y = None
-        self.built = True  # the sub-networks are built functional models, the pools built above
+        self.build((None, *generator_g.input_shape[1:]))
+
+    def build(self, input_shape=None):
+        """Build the image pools; each holds fakes of its domain, F's and G's output shapes."""
+        self.pool_x.build((None, *self.generator_f.output_shape[1:]))
+        self.pool_y.build((None, *self.generator_g.output_shape[1:]))
 
     # -- Keras plumbing -------------------------------------------------------------------
 
@@ -442,16 +449,13 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
         built now (wrapped for mixed precision if needed). ``jit_compile=None`` uses
         :func:`course_lib.config.jit_compile` (XLA on GPU only).
         """
-        if jit_compile is None:
-            jit_compile = config.jit_compile()
-        super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
-        self.generator_optimizer = _steps.prepare_optimizer(
-            generator_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5),
-            self._generator_variables(), self.dtype_policy)
-        self.discriminator_optimizer = _steps.prepare_optimizer(
-            discriminator_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5),
-            self._discriminator_variables(), self.dtype_policy)
-        self._compile_settings = {"jit_compile": jit_compile, **kwargs}
+        self._compile_optimizers({
+            "generator_optimizer": (generator_optimizer, keras.optimizers.Adam(2e-4, beta_1=0.5),
+                                    self._generator_variables()),
+            "discriminator_optimizer": (discriminator_optimizer,
+                                        keras.optimizers.Adam(2e-4, beta_1=0.5),
+                                        self._discriminator_variables()),
+        }, jit_compile=jit_compile, **kwargs)
 
     def _generator_variables(self):
         return self.generator_g.trainable_variables + self.generator_f.trainable_variables
@@ -460,22 +464,12 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
         return (self.discriminator_x.trainable_variables
                 + self.discriminator_y.trainable_variables)
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     def call(self, inputs, training=False):
         """Translate domain-X images to domain Y: ``G(x)``."""
         return self.generator_g(inputs, training=training)
 
     def get_config(self):
-        serialize = keras.saving.serialize_keras_object
         return {**super().get_config(), **{
-            "generator_g": serialize(self.generator_g),
-            "generator_f": serialize(self.generator_f),
-            "discriminator_x": serialize(self.discriminator_x),
-            "discriminator_y": serialize(self.discriminator_y),
-            "classifier": None if self.classifier is None else serialize(self.classifier),
             "cycle_weight": self.cycle_weight,
             "y_cycle_weight": self.y_cycle_weight,
             "identity_weight": self.identity_weight,
@@ -483,17 +477,7 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
             "semantic_mode": self.semantic_mode,
             "semantic_confidence": self.semantic_confidence,
             "pool_size": self.pool_size,
-            "seed": self.seed,
         }}
-
-    @classmethod
-    def from_config(cls, config_dict):
-        config_dict = dict(config_dict)
-        for key in ("generator_g", "generator_f", "discriminator_x", "discriminator_y",
-                    "classifier"):
-            if config_dict.get(key) is not None:
-                config_dict[key] = keras.saving.deserialize_keras_object(config_dict[key])
-        return cls(**config_dict)
 
     # -- training ----------------------------------------------------------------------------
 
@@ -547,7 +531,7 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
     def train_step(self, data):
         # 1. Generators: adversarial + cycle + identity (+ semantic) losses, one joint update.
         # 2. Discriminators: least-squares loss on real images and pooled earlier fakes.
-        real_x, real_y = data
+        real_x, real_y = self._unpack_pair(data)
         with tf.GradientTape() as tape:
             total, terms, fake_x, fake_y = self._generator_losses(real_x, real_y)
         _steps.apply_gradients(self.generator_optimizer, tape, total,
@@ -567,17 +551,18 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
     def test_step(self, data):
         # The same losses with no update; the discriminators score the current fakes (the
         # image pools are training state and stay untouched).
-        real_x, real_y = data
+        real_x, real_y = self._unpack_pair(data)
         total, terms, fake_x, fake_y = self._generator_losses(real_x, real_y, training=False)
         terms.update(self._discriminator_losses(real_x, real_y, fake_x, fake_y, training=False))
         terms["total_loss"] = total
         return self._track(terms)
 
-    def _track(self, terms):
-        """Update the tracker of every loss term; return their results (the step's logs)."""
-        for name, value in terms.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+    def _unpack_pair(self, data):
+        real_x, real_y = self._unpack(data)
+        if real_y is None:
+            raise ValueError("CycleGAN trains and evaluates on (x_batch, y_batch) pairs, e.g. "
+                             "from unpaired_dataset; got a single batch")
+        return real_x, real_y
 
     # -- inference ---------------------------------------------------------------------------
 
@@ -589,7 +574,8 @@ class CycleGAN(_steps.GenerativeTraining, keras.Model):
                              f"{images.shape}")
         if not np.all(np.isfinite(images)):
             raise ValueError("images contain NaN or inf")
-        return generator.predict(images, batch_size=batch_size, verbose=0)
+        return _base.predict_in_batches(lambda batch: generator(batch, training=False), images,
+                                        int(batch_size))
 
     def x_to_y(self, images, *, batch_size=256):
         """``G(x)``: (n, h, w, c) float32 in [-1, 1] -> (n, h, w, c_y) NumPy array."""

@@ -14,14 +14,9 @@ Samples come from an exponential moving average of the generator's weights (Yazi
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from course_lib import config
-from course_lib.generative import _steps
-
-GRID_ROWS, GRID_COLS = 5, 10
-
+from course_lib.generative import _base, _steps
 
 # --- losses (logits in, per-batch means out) --------------------------------------------------
 
@@ -105,20 +100,10 @@ def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=64):
     return keras.Model(inputs, outputs, name="discriminator")
 
 
-def _check_momentum(momentum):
-    if momentum is None:
-        return None
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.floating)):
-        raise TypeError(f"ema_momentum must be a float or None, got {momentum!r}")
-    if not 0.0 < float(momentum) < 1.0:
-        raise ValueError(f"ema_momentum must lie in (0, 1), got {momentum}")
-    return float(momentum)
-
-
 # --- model ------------------------------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package="course_lib")
-class DCGAN(_steps.GenerativeTraining, keras.Model):
+class DCGAN(_base.LatentGenerativeModel):
     """A generator and a discriminator trained by alternating steps in ``fit``.
 
     Parameters
@@ -128,7 +113,8 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
     discriminator : keras.Model
         (n, h, w, c) -> (n, 1) logits.
     seed : int, default=0
-        Seeds the training noise (with the step number) and the fixed grid noise.
+        Seeds the training noise (with the step number) and the fixed grid noise (the seed
+        policy of :class:`GenerativeModel`).
     ema_momentum : float or None, default=0.999
         Momentum m of the averaged generator: after generator step t its weights (and batch-norm
         statistics) become  a <- m_t a + (1 - m_t) w  with  m_t = min(m, (1 + t) / (10 + t)),
@@ -137,6 +123,12 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
         current generator (compared in ``benchmarks/dcgan_recipe.py``, variant ``no-average``).
         None samples from the current generator.
 
+    Notes
+    -----
+    ``generate``, ``generate_from`` and ``sample_grid_images`` return images in [-1, 1].
+    ``fit`` and ``evaluate`` report ``d_loss``, ``g_loss``, ``d_real`` and ``d_fake`` (D's
+    mean probability on real and generated images).
+
     Examples
     --------
     >>> gan = DCGAN(build_dcgan_generator(64), build_dcgan_discriminator())  # doctest: +SKIP
@@ -144,31 +136,19 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
     >>> gan.fit(image_dataset(x_train, batch_size=64), epochs=10)  # doctest: +SKIP
     """
 
+    _networks = ("generator", "discriminator")
     _optimizer_arguments = ("d_optimizer", "g_optimizer")
+    _tracker_names = ("d_loss", "g_loss", "d_real", "d_fake")
 
     def __init__(self, generator, discriminator, *, seed=0, ema_momentum=0.999, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
-        self.seed = int(seed)
-        self.ema_momentum = _check_momentum(ema_momentum)
-        self.averaged_generator = None
-        if self.ema_momentum is not None:
-            self.averaged_generator = keras.models.clone_model(generator)
-            self.averaged_generator.set_weights(generator.get_weights())
-            self.averaged_generator.trainable = False
+        self.ema_momentum = _base.check_momentum("ema_momentum", ema_momentum)
+        self.averaged_generator = _base.averaged_copy(generator, self.ema_momentum)
         self.latent_dim = int(generator.input_shape[-1])
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.real_score_tracker = keras.metrics.Mean(name="d_real")
-        self.fake_score_tracker = keras.metrics.Mean(name="d_fake")
-        self._grid_noise = _steps.fixed_normal((GRID_ROWS * GRID_COLS, self.latent_dim), self.seed)
-        self.built = True  # both sub-networks are built functional models
-
-    @property
-    def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker,
-                self.real_score_tracker, self.fake_score_tracker]
+        self._grid_noise = self._grid_normal((self.latent_dim,))
+        self.build((None, self.latent_dim))
 
     def compile(self, d_optimizer=None, g_optimizer=None, *, jit_compile=None, **kwargs):
         """Set one optimizer per network (built now, wrapped for mixed precision if needed).
@@ -178,16 +158,12 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
         variant ``paper-rates``). ``jit_compile=None`` uses
         :func:`course_lib.config.jit_compile` (XLA on GPU only).
         """
-        if jit_compile is None:
-            jit_compile = config.jit_compile()
-        super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
-        self.d_optimizer = _steps.prepare_optimizer(
-            d_optimizer or keras.optimizers.Adam(4e-4, beta_1=0.5),
-            self.discriminator.trainable_variables, self.dtype_policy)
-        self.g_optimizer = _steps.prepare_optimizer(
-            g_optimizer or keras.optimizers.Adam(1.6e-3, beta_1=0.5),
-            self.generator.trainable_variables, self.dtype_policy)
-        self._compile_settings = {"jit_compile": jit_compile, **kwargs}
+        self._compile_optimizers({
+            "d_optimizer": (d_optimizer, keras.optimizers.Adam(4e-4, beta_1=0.5),
+                            self.discriminator.trainable_variables),
+            "g_optimizer": (g_optimizer, keras.optimizers.Adam(1.6e-3, beta_1=0.5),
+                            self.generator.trainable_variables),
+        }, jit_compile=jit_compile, **kwargs)
 
     @property
     def sampler(self):
@@ -208,7 +184,7 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
         # example: the discriminator learns to reject it, then the generator is pushed through
         # the updated discriminator (one generator pass per step; a second pass on fresh noise
         # is benchmarks/dcgan_recipe.py's variant two-pass).
-        real = data[0] if isinstance(data, (tuple, list)) else data
+        real, _ = self._unpack(data)
         seed = _steps.step_seeds(self.seed, self.d_optimizer.iterations, 1)[0]
         # the actual batch size: the last batch of an epoch may be smaller
         noise = tf.random.stateless_normal((tf.shape(real)[0], self.latent_dim), seed)
@@ -228,61 +204,30 @@ class DCGAN(_steps.GenerativeTraining, keras.Model):
         if self.averaged_generator is not None:
             self._update_average()
 
-        return self._track(d_loss, g_loss, real_logits, fake_logits)
+        return self._track_losses(d_loss, g_loss, real_logits, fake_logits)
 
     def test_step(self, data):
-        # The same losses with no update, on noise from a fixed seed: evaluating twice (or the
-        # validation data of two epochs) scores the same generator on the same latents.
-        real = data[0] if isinstance(data, (tuple, list)) else data
-        seed = tf.constant([self.seed, -1], tf.int32)
-        noise = tf.random.stateless_normal((tf.shape(real)[0], self.latent_dim), seed)
+        # The same losses with no update, on noise from the fixed test seed: evaluating twice
+        # (or the validation data of two epochs) scores the same generator on the same latents.
+        real, _ = self._unpack(data)
+        noise = tf.random.stateless_normal((tf.shape(real)[0], self.latent_dim),
+                                           self._test_seed())
         fake = self.generator(noise, training=False)
         real_logits = self.discriminator(real, training=False)
         fake_logits = self.discriminator(fake, training=False)
-        return self._track(discriminator_loss(real_logits, fake_logits),
-                           generator_loss(fake_logits), real_logits, fake_logits)
+        return self._track_losses(discriminator_loss(real_logits, fake_logits),
+                                  generator_loss(fake_logits), real_logits, fake_logits)
 
-    def _track(self, d_loss, g_loss, real_logits, fake_logits):
-        """Update the four trackers; return their results (the step's logs)."""
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        for tracker, logits in ((self.real_score_tracker, real_logits),
-                                (self.fake_score_tracker, fake_logits)):
-            tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(logits, tf.float32))))
-        return {metric.name: metric.result() for metric in self.metrics}
+    def _track_losses(self, d_loss, g_loss, real_logits, fake_logits):
+        """The four logs: both losses and D's mean probability on real and generated images."""
+        def score(logits):
+            return tf.reduce_mean(tf.sigmoid(tf.cast(logits, tf.float32)))
+        return self._track({"d_loss": d_loss, "g_loss": g_loss, "d_real": score(real_logits),
+                            "d_fake": score(fake_logits)})
 
     def _update_average(self):
-        step = tf.cast(self.g_optimizer.iterations, tf.float32)
-        momentum = tf.minimum(self.ema_momentum, (1.0 + step) / (10.0 + step))
-        for average, weight in zip(self.averaged_generator.weights, self.generator.weights,
-                                   strict=True):
-            average.assign(momentum * average + (1.0 - momentum) * weight)
+        _base.update_average(self.averaged_generator, self.generator, self.ema_momentum,
+                             self.g_optimizer.iterations)
 
-    def generate(self, n, seed=0):
-        """Return ``n`` generated images as a float32 array (n, h, w, c) in [-1, 1]."""
-        if int(n) < 1:
-            raise ValueError(f"n must be a positive integer, got {n}")
-        return self.generate_from(_steps.fixed_normal((int(n), self.latent_dim), seed))
-
-    def sample_grid_images(self):
-        """Images (50, h, w, c) in [-1, 1] from fixed noise, and 10 columns, for ``SampleGrid``."""
-        return self.generate_from(self._grid_noise), GRID_COLS
-
-    def generate_from(self, latent):
-        """Images (n, h, w, c) in [-1, 1] from given latent vectors (n, latent_dim)."""
-        latent = np.asarray(latent, dtype=np.float32)
-        if latent.ndim != 2 or latent.shape[1] != self.latent_dim:
-            raise ValueError(f"latent must have shape (n, {self.latent_dim}), got {latent.shape}")
-        return _steps.predict_in_batches(lambda z: self.sampler(z, training=False), latent)
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed, "ema_momentum": self.ema_momentum,
-                "generator": keras.saving.serialize_keras_object(self.generator),
-                "discriminator": keras.saving.serialize_keras_object(self.discriminator)}
-
-    @classmethod
-    def from_config(cls, config_dict):
-        config_dict = dict(config_dict)
-        generator = keras.saving.deserialize_keras_object(config_dict.pop("generator"))
-        discriminator = keras.saving.deserialize_keras_object(config_dict.pop("discriminator"))
-        return cls(generator, discriminator, **config_dict)
+    def _decode_latent(self, latent):
+        return self.sampler(latent, training=False)

@@ -19,6 +19,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from course_lib.generative._base import check_count
+
 
 @keras.saving.register_keras_serializable(package="course_lib")
 class SinusoidalEmbedding(keras.layers.Layer):
@@ -60,12 +62,6 @@ def _check_num_classes(num_classes):
     return int(num_classes)
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _conditioning(num_classes, embedding_dim):
     """Inputs ``time`` (and ``label``) and their summed embedding (n, embedding_dim)."""
     time = keras.Input(shape=(), name="time")
@@ -102,11 +98,11 @@ def build_mlp_denoiser(dim, hidden_units=128, depth=3, num_classes=None, *, embe
     embedding_dim : int or None, default=None
         Width of the time/label embedding; None uses ``hidden_units`` rounded up to even.
     """
-    dim = _positive_int("dim", dim)
-    hidden_units = _positive_int("hidden_units", hidden_units)
-    depth = _positive_int("depth", depth)
+    dim = check_count("dim", dim)
+    hidden_units = check_count("hidden_units", hidden_units)
+    depth = check_count("depth", depth)
     num_classes = _check_num_classes(num_classes)
-    embedding_dim = _positive_int("embedding_dim", embedding_dim or hidden_units + hidden_units % 2)
+    embedding_dim = check_count("embedding_dim", embedding_dim or hidden_units + hidden_units % 2)
     x_input = keras.Input(shape=(dim,), name="x")
     conditioning_inputs, emb = _conditioning(num_classes, embedding_dim)
     h = keras.layers.Dense(hidden_units, name="input_dense")(x_input)
@@ -169,7 +165,7 @@ def build_unet_denoiser(image_shape=(28, 28, 1), widths=(32, 64), num_classes=No
         Width of the time/label embedding; None uses 4 * widths[0].
     """
     image_shape = tuple(int(size) for size in image_shape)
-    widths = tuple(_positive_int("widths", width) for width in widths)
+    widths = tuple(check_count("widths", width) for width in widths)
     if len(image_shape) != 3 or min(image_shape) < 1:
         raise ValueError(f"image_shape must be (h, w, c), got {image_shape}")
     if not widths:
@@ -178,10 +174,10 @@ def build_unet_denoiser(image_shape=(28, 28, 1), widths=(32, 64), num_classes=No
     if image_shape[0] % factor or image_shape[1] % factor:
         raise ValueError(f"image height and width must be divisible by {factor} for "
                          f"{len(widths)} levels, got {image_shape}")
-    blocks_per_level = _positive_int("blocks_per_level", blocks_per_level)
-    groups = _positive_int("groups", groups)
+    blocks_per_level = check_count("blocks_per_level", blocks_per_level)
+    groups = check_count("groups", groups)
     num_classes = _check_num_classes(num_classes)
-    embedding_dim = _positive_int("embedding_dim", embedding_dim or 4 * widths[0])
+    embedding_dim = check_count("embedding_dim", embedding_dim or 4 * widths[0])
 
     x_input = keras.Input(shape=image_shape, name="x")
     conditioning_inputs, emb = _conditioning(num_classes, embedding_dim)

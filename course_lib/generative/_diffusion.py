@@ -37,9 +37,9 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib import config
-from course_lib.generative import _steps
+from course_lib.generative import _base, _steps
+from course_lib.generative._base import GRID_COLS, GRID_SIZE
 
-GRID_ROWS, GRID_COLS = 5, 10
 SCHEDULES = ("linear", "cosine")
 PREDICTIONS = ("epsilon", "v")
 SAMPLERS = ("ddpm", "ddim")
@@ -258,16 +258,6 @@ def _check_rate(name, value):
     return float(value)
 
 
-def _check_decay(ema_decay):
-    if ema_decay is None:
-        return None
-    if isinstance(ema_decay, bool) or not isinstance(ema_decay, (int, float, np.floating)):
-        raise TypeError(f"ema_decay must be a float or None, got {ema_decay!r}")
-    if not 0.0 < float(ema_decay) < 1.0:
-        raise ValueError(f"ema_decay must lie in (0, 1), got {ema_decay}")
-    return float(ema_decay)
-
-
 def _infer_num_classes(network, num_classes):
     if len(network.inputs) == 2:
         if num_classes is not None:
@@ -285,18 +275,20 @@ def _infer_num_classes(network, num_classes):
     return int(num_classes)
 
 
-class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
+class _DenoisingModel(_base.GenerativeModel):
     """What Diffusion and FlowMatching share: labels, EMA, training loop, batched sampling.
 
     Subclasses define ``_training_pair(x0, time_seed, noise_seed) -> (x_t, time, target)`` and
     their ``sample``.
     """
 
+    _networks = ("network",)
     _optimizer_arguments = ("optimizer",)
+    _tracker_names = ("loss",)
 
     def __init__(self, network, *, label_dropout=0.1, ema_decay=0.999, seed=0, num_classes=None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.network = network
         self.num_classes = _infer_num_classes(network, num_classes)
         self.data_shape = tuple(int(size) for size in network.inputs[0].shape[1:])
@@ -304,22 +296,11 @@ class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
             raise ValueError(f"the network's output shape {tuple(network.outputs[0].shape[1:])} "
                              f"differs from its input shape {self.data_shape}")
         self.label_dropout = _check_rate("label_dropout", label_dropout)
-        self.ema_decay = _check_decay(ema_decay)
-        self.seed = int(seed)
-        self.ema_network = None
-        if self.ema_decay is not None:
-            self.ema_network = keras.models.clone_model(network)
-            self.ema_network.set_weights(network.get_weights())
-            self.ema_network.trainable = False
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self._grid_noise = _steps.fixed_normal((GRID_ROWS * GRID_COLS, *self.data_shape),
-                                               self.seed)
+        self.ema_decay = _base.check_momentum("ema_decay", ema_decay)
+        self.ema_network = _base.averaged_copy(network, self.ema_decay)
+        self._grid_noise = self._grid_normal(self.data_shape)
         self._sample_functions = {}
-        self.built = True  # the network is a built functional model
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
+        self.build((None, *self.data_shape))
 
     @property
     def sampler_network(self):
@@ -331,13 +312,9 @@ class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
 
         ``jit_compile=None`` uses :func:`course_lib.config.jit_compile` (XLA on GPU only).
         """
-        if jit_compile is None:
-            jit_compile = config.jit_compile()
-        super().compile(
-            optimizer=_steps.prepare_optimizer(optimizer, self.network.trainable_variables,
-                                               self.dtype_policy),
+        self._compile_optimizers(
+            {"optimizer": (optimizer, "adam", self.network.trainable_variables)},
             jit_compile=jit_compile, **kwargs)
-        self._compile_settings = {"jit_compile": jit_compile, **kwargs}
 
     def call(self, inputs, training=False):
         """The network's prediction for [x, time(, label)]; the EMA copy unless training."""
@@ -380,8 +357,7 @@ class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
         return tf.where(dropped, self.num_classes, labels)
 
     def _loss(self, data, seeds, training):
-        x0 = data[0] if isinstance(data, (tuple, list)) else data
-        labels = data[1] if isinstance(data, (tuple, list)) and len(data) > 1 else None
+        x0, labels = self._unpack(data)
         x0 = tf.cast(x0, tf.float32)
         n = tf.shape(x0)[0]
         xt, time, target = self._training_pair(x0, seeds[0], seeds[1])
@@ -397,22 +373,15 @@ class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
             loss = self._loss(data, seeds, training=True)
         _steps.apply_gradients(self.optimizer, tape, loss, self.network.trainable_variables)
         if self.ema_network is not None:
-            self._update_ema()
-        self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
+            _base.update_average(self.ema_network, self.network, self.ema_decay,
+                                 self.optimizer.iterations)
+        return self._track({"loss": loss})
 
     def test_step(self, data):
-        # A fixed seed: validation losses of different epochs use the same noise and times.
-        seeds = tf.random.experimental.stateless_split(tf.constant([self.seed, -1]), num=3)
-        self.loss_tracker.update_state(self._loss(data, seeds, training=False))
-        return {"loss": self.loss_tracker.result()}
-
-    def _update_ema(self):
-        """e <- m e + (1 - m) w after step k, m = min(ema_decay, (1 + k) / (10 + k))."""
-        step = tf.cast(self.optimizer.iterations, tf.float32)
-        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
-        for average, weight in zip(self.ema_network.weights, self.network.weights, strict=True):
-            average.assign(decay * average + (1.0 - decay) * weight)
+        # The fixed test seed: validation losses of different epochs use the same noise and
+        # times.
+        seeds = tf.random.experimental.stateless_split(self._test_seed(), num=3)
+        return self._track({"loss": self._loss(data, seeds, training=False)})
 
     # --- sampling ------------------------------------------------------------------------------
 
@@ -446,10 +415,8 @@ class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
         return (x, states.stack()) if trajectory else (x, None)
 
     def _check_sampling(self, n, labels, guidance, batch_size):
-        if isinstance(n, bool) or int(n) != n or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
-        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        _base.check_count("n", n)
+        _base.check_count("batch_size", batch_size)
         guidance = float(guidance)
         if not math.isfinite(guidance):
             raise ValueError(f"guidance must be a finite number, got {guidance}")
@@ -471,7 +438,7 @@ class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
 
     def _start_noise(self, n, seed, noise):
         if noise is None:
-            return _steps.fixed_normal((int(n), *self.data_shape), seed)
+            return _base.fixed_normal((int(n), *self.data_shape), seed)
         noise = np.asarray(noise, dtype=np.float32)
         if noise.shape != (int(n), *self.data_shape):
             raise ValueError(f"noise must have shape {(int(n), *self.data_shape)}, got "
@@ -484,7 +451,7 @@ class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
                         jit_compile, key, make_loop, noise=None):
         """Run the sampling loop ``make_loop()`` (traced once per ``key``) over batches.
 
-        The start noise is ``noise`` or :func:`_steps.fixed_normal` of ``seed``; batch b's
+        The start noise is ``noise`` or :func:`_base.fixed_normal` of ``seed``; batch b's
         step noise comes from the stateless seed (seed, b). Returns NumPy samples (and
         trajectories).
         """
@@ -518,7 +485,7 @@ class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
     def _grid_labels(self):
         if self.num_classes is None:
             return None
-        return (np.arange(GRID_ROWS * GRID_COLS) % GRID_COLS % self.num_classes).astype(np.int32)
+        return (np.arange(GRID_SIZE) % GRID_COLS % self.num_classes).astype(np.int32)
 
     def _check_grid(self):
         if len(self.data_shape) != 3:
@@ -527,8 +494,7 @@ class _DenoisingModel(_steps.GenerativeTraining, keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "label_dropout": self.label_dropout,
-                "ema_decay": self.ema_decay, "seed": self.seed, "num_classes": self.num_classes,
-                "network": keras.saving.serialize_keras_object(self.network)}
+                "ema_decay": self.ema_decay, "num_classes": self.num_classes}
 
 
 @keras.saving.register_keras_serializable(package="course_lib")
@@ -680,10 +646,3 @@ class Diffusion(_DenoisingModel):
     def get_config(self):
         return {**super().get_config(), "schedule": self.schedule.get_config(),
                 "prediction": self.prediction}
-
-    @classmethod
-    def from_config(cls, config_dict):
-        config_dict = dict(config_dict)
-        network = keras.saving.deserialize_keras_object(config_dict.pop("network"))
-        schedule = NoiseSchedule(**config_dict.pop("schedule"))
-        return cls(network, schedule, **config_dict)

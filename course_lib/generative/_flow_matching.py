@@ -19,7 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.generative._diffusion import GRID_COLS, _DenoisingModel
+from course_lib.generative._base import GRID_COLS
+from course_lib.generative._diffusion import _DenoisingModel
 
 METHODS = ("euler", "heun")
 
@@ -115,9 +116,3 @@ class FlowMatching(_DenoisingModel):
         images = self.sample(len(self._grid_noise), 20, "euler", labels=self._grid_labels(),
                              seed=self.seed, noise=self._grid_noise)
         return np.clip(images, -1.0, 1.0), GRID_COLS
-
-    @classmethod
-    def from_config(cls, config_dict):
-        config_dict = dict(config_dict)
-        network = keras.saving.deserialize_keras_object(config_dict.pop("network"))
-        return cls(network, **config_dict)

@@ -1,5 +1,7 @@
 """Pieces every generative ``train_step`` needs: per-step noise seeds, loss scaling, optimizers.
 
+The model base that uses them is :class:`course_lib.generative._base.GenerativeModel`.
+
 - Noise comes from stateless random ops seeded by ``(model seed, step, replica)``, so a run is
   repeatable, an interrupted run resumes exactly (the step counter is optimizer state, restored
   by ``BackupAndRestore``) and each replica of a ``MirroredStrategy`` draws different noise.
@@ -15,7 +17,6 @@
 import functools
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 
@@ -48,7 +49,9 @@ def strategy_logs(logs):
             for name, value in logs.items()}
 
 
-def _with_strategy_logs(step):
+def with_strategy_logs(step):
+    """Wrap a ``train_step``/``test_step`` so its logs pass through :func:`strategy_logs`."""
+
     @functools.wraps(step)
     def wrapped(self, data):
         return strategy_logs(step(self, data))
@@ -83,54 +86,3 @@ def prepare_optimizer(optimizer, variables, dtype_policy):
     if not optimizer.built:
         optimizer.build(variables)
     return optimizer
-
-
-def fixed_normal(shape, seed):
-    """A fixed float32 standard-normal array (same values for the same shape and seed)."""
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-def predict_in_batches(function, inputs, batch_size=500):
-    """Apply ``function`` (tensor -> tensor) to ``inputs`` in batches; return a NumPy array."""
-    outputs = [np.asarray(function(tf.constant(inputs[start:start + batch_size])))
-               for start in range(0, len(inputs), batch_size)]
-    return np.concatenate(outputs).astype(np.float32)
-
-
-class GenerativeTraining:
-    """Mixin for the models' ``fit`` and ``.keras`` saving of a custom ``compile``.
-
-    - ``train_step`` and ``test_step`` defined by a subclass pass their logs through
-      :func:`strategy_logs`, so ``fit`` and ``evaluate`` work under
-      ``MultiWorkerMirroredStrategy``.
-
-    - ``fit`` defaults to ``shuffle=False``: the models train on ``tf.data`` pipelines that
-      shuffle themselves (:func:`course_lib.generative.image_dataset`), and Keras ignores
-      ``shuffle`` for a dataset but warns when it is left at ``True``. Pass ``shuffle=True`` for
-      NumPy input.
-    - ``get_compile_config``/``compile_from_config`` save the optimizers named in
-      ``_optimizer_arguments`` (``compile`` arguments, stored under the same attribute names)
-      and the other ``compile`` settings, so ``keras.models.load_model`` recompiles the model.
-    """
-
-    _optimizer_arguments = ()
-
-    def __init_subclass__(cls, **kwargs):
-        # Each model's own train_step/test_step returns scalar logs; see strategy_logs.
-        super().__init_subclass__(**kwargs)
-        for name in ("train_step", "test_step"):
-            if name in cls.__dict__:
-                setattr(cls, name, _with_strategy_logs(cls.__dict__[name]))
-
-    def fit(self, x=None, *args, shuffle=False, **kwargs):
-        return super().fit(x, *args, shuffle=shuffle, **kwargs)
-
-    def get_compile_config(self):
-        if not self.compiled:
-            return None
-        optimizers = {name: keras.optimizers.serialize(getattr(self, name))
-                      for name in self._optimizer_arguments}
-        return {**optimizers, **self._compile_settings}
-
-    def compile_from_config(self, config_dict):
-        self.compile(**config_dict)

@@ -15,11 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib import config
-from course_lib.generative import _steps
-
-GRID_ROWS, GRID_COLS = 5, 10
-
+from course_lib.generative import _base, _steps
 
 # --- the two terms of the negative ELBO (per image, nats) -------------------------------------
 
@@ -89,7 +85,7 @@ def build_vae_decoder(latent_dim=16, image_shape=(28, 28, 1), *, filters=32, hid
 # --- model ------------------------------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package="course_lib")
-class VAE(_steps.GenerativeTraining, keras.Model):
+class VAE(_base.LatentGenerativeModel):
     """Encoder, reparameterisation and Bernoulli decoder, trained on the negative ELBO by ``fit``.
 
     Parameters
@@ -99,44 +95,36 @@ class VAE(_steps.GenerativeTraining, keras.Model):
     decoder : keras.Model
         (n, latent_dim) -> (n, h, w, c) Bernoulli logits.
     seed : int, default=0
-        Seeds the reparameterisation noise (with the step number) and the fixed grid latents.
+        Seeds the reparameterisation noise (with the step number) and the fixed grid latents
+        (the seed policy of :class:`GenerativeModel`).
 
     Notes
     -----
-    ``fit`` reports ``loss`` (negative ELBO, nats per image), ``reconstruction`` (-E_q log p(x|z))
-    and ``kl`` (KL(q(z|x) || p(z))); ``evaluate`` and validation data report the same.
+    ``generate``, ``generate_from`` (= ``decode``) and ``sample_grid_images`` return pixel
+    probabilities in [0, 1]. ``fit`` reports ``loss`` (negative ELBO, nats per image),
+    ``reconstruction`` (-E_q log p(x|z)) and ``kl`` (KL(q(z|x) || p(z))); ``evaluate`` and
+    validation data report the same.
     """
 
+    _networks = ("encoder", "decoder")
     _optimizer_arguments = ("optimizer",)
+    _tracker_names = ("loss", "reconstruction", "kl")
 
     def __init__(self, encoder, decoder, *, seed=0, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.encoder = encoder
         self.decoder = decoder
-        self.seed = int(seed)
         self.latent_dim = int(decoder.input_shape[-1])
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
-        self.kl_tracker = keras.metrics.Mean(name="kl")
-        self._grid_latent = _steps.fixed_normal((GRID_ROWS * GRID_COLS, self.latent_dim), self.seed)
-        self.built = True  # both sub-networks are built functional models
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+        self._grid_noise = self._grid_normal((self.latent_dim,))
+        self.build((None, *encoder.input_shape[1:]))
 
     def compile(self, optimizer="adam", *, jit_compile=None, **kwargs):
         """Set the optimizer (built now; loss-scaled under mixed precision).
 
         ``jit_compile=None`` uses :func:`course_lib.config.jit_compile` (XLA on GPU only).
         """
-        if jit_compile is None:
-            jit_compile = config.jit_compile()
-        super().compile(
-            optimizer=_steps.prepare_optimizer(optimizer, self.trainable_variables,
-                                               self.dtype_policy),
-            jit_compile=jit_compile, **kwargs)
-        self._compile_settings = {"jit_compile": jit_compile, **kwargs}
+        self._compile_optimizers({"optimizer": (optimizer, "adam", self.trainable_variables)},
+                                 jit_compile=jit_compile, **kwargs)
 
     def call(self, images, training=False):
         """Bernoulli logits (n, h, w, c) of the decoded posterior mean of ``images``."""
@@ -151,67 +139,43 @@ class VAE(_steps.GenerativeTraining, keras.Model):
         kl = tf.reduce_mean(gaussian_kl(z_mean, z_log_var))
         return reconstruction, kl
 
-    def _record(self, reconstruction, kl):
-        self.loss_tracker.update_state(reconstruction + kl)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
-        return {metric.name: metric.result() for metric in self.metrics}
+    def _track_terms(self, reconstruction, kl):
+        return self._track({"loss": reconstruction + kl, "reconstruction": reconstruction,
+                            "kl": kl})
 
     def train_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
+        images, _ = self._unpack(data)
         seed = _steps.step_seeds(self.seed, self.optimizer.iterations, 1)[0]
         with tf.GradientTape() as tape:
             reconstruction, kl = self._negative_elbo_terms(images, seed, training=True)
             loss = reconstruction + kl
         _steps.apply_gradients(self.optimizer, tape, loss, self.trainable_variables)
-        return self._record(reconstruction, kl)
+        return self._track_terms(reconstruction, kl)
 
     def test_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        # A fixed seed: validation losses of different epochs use the same noise.
-        reconstruction, kl = self._negative_elbo_terms(images, tf.constant([self.seed, -1]),
+        images, _ = self._unpack(data)
+        # The fixed test seed: validation losses of different epochs use the same noise.
+        reconstruction, kl = self._negative_elbo_terms(images, self._test_seed(),
                                                        training=False)
-        return self._record(reconstruction, kl)
+        return self._track_terms(reconstruction, kl)
 
     # --- NumPy conveniences -------------------------------------------------------------------
 
     def encode(self, images):
-        """Posterior parameters (z_mean, z_log_var), each float32 (n, latent_dim)."""
+        """Posterior parameters (z_mean, z_log_var), each float32 (n, latent_dim).
+
+        One encoder pass per batch gives both.
+        """
         images = np.asarray(images, dtype=np.float32)
-        both = _steps.predict_in_batches(
-            lambda x: tf.concat(self.encoder(x, training=False), axis=-1), images)
-        return both[:, :self.latent_dim], both[:, self.latent_dim:]
+        return _base.predict_in_batches(lambda x: self.encoder(x, training=False), images)
+
+    def _decode_latent(self, latent):
+        return tf.sigmoid(self.decoder(latent, training=False))
 
     def decode(self, latent):
         """Pixel probabilities (n, h, w, c) in [0, 1] (the Bernoulli means) for latents (n, d)."""
-        latent = np.asarray(latent, dtype=np.float32)
-        if latent.ndim != 2 or latent.shape[1] != self.latent_dim:
-            raise ValueError(f"latent must have shape (n, {self.latent_dim}), got {latent.shape}")
-        return _steps.predict_in_batches(
-            lambda z: tf.sigmoid(self.decoder(z, training=False)), latent)
+        return self.generate_from(latent)
 
     def reconstruct(self, images):
         """Decode the posterior means of ``images``: probabilities (n, h, w, c) in [0, 1]."""
         return self.decode(self.encode(images)[0])
-
-    def generate(self, n, seed=0):
-        """Decode ``n`` prior samples z ~ N(0, I): probabilities (n, h, w, c) in [0, 1]."""
-        if int(n) < 1:
-            raise ValueError(f"n must be a positive integer, got {n}")
-        return self.decode(_steps.fixed_normal((int(n), self.latent_dim), seed))
-
-    def sample_grid_images(self):
-        """Images (50, h, w, c) in [0, 1] decoded from fixed prior samples, and 10 columns."""
-        return self.decode(self._grid_latent), GRID_COLS
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed,
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "decoder": keras.saving.serialize_keras_object(self.decoder)}
-
-    @classmethod
-    def from_config(cls, config_dict):
-        config_dict = dict(config_dict)
-        encoder = keras.saving.deserialize_keras_object(config_dict.pop("encoder"))
-        decoder = keras.saving.deserialize_keras_object(config_dict.pop("decoder"))
-        return cls(encoder, decoder, **config_dict)
