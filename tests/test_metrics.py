@@ -10,6 +10,11 @@ import scipy.linalg
 from course_lib import metrics
 from course_lib.datasets import load_mnist
 from course_lib.generative import VAE, build_vae_decoder, build_vae_encoder
+from course_lib.metrics._label_preservation import (
+    cycle_reconstruction_error,
+    label_preservation_accuracy,
+    to_digit_images,
+)
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +222,80 @@ def test_likelihood_bounds_reject_bad_sample_counts():
         metrics.iwae_nats(vae, images, k=0)
     with pytest.raises(ValueError, match="n_samples"):
         metrics.elbo_nats(vae, images, n_samples=0)
+
+
+# --- label preservation and cycle reconstruction (CycleGAN) ---------------------------------
+
+class _FixedClassifier:
+    """Stands in for a Keras classifier: predict returns given probabilities."""
+
+    def __init__(self, probabilities):
+        self.probabilities = np.asarray(probabilities)
+
+    def predict(self, images, batch_size=None, verbose=0):
+        assert images.shape[1:] == (28, 28, 1) and images.dtype == np.float32
+        assert images.min() >= 0.0 and images.max() <= 1.0
+        return self.probabilities
+
+
+def test_label_preservation_accuracy_by_hand():
+    probabilities = np.eye(10)[[3, 1, 4, 1, 5]]
+    images = np.zeros((5, 28, 28, 3), np.float32)
+    accuracy = label_preservation_accuracy(images, [3, 1, 4, 0, 0],
+                                           classifier=_FixedClassifier(probabilities))
+    assert accuracy == pytest.approx(3 / 5)
+
+
+def test_label_preservation_of_real_digits_is_high():
+    _, (x_test, y_test) = load_mnist("bundled")
+    symmetric = x_test[:500].astype(np.float32) / 127.5 - 1.0
+    assert label_preservation_accuracy(symmetric, y_test[:500]) > 0.95
+    shuffled = np.random.default_rng(0).permutation(y_test[:500])
+    assert label_preservation_accuracy(symmetric, shuffled) < 0.3
+
+
+def test_to_digit_images_maps_range_and_channels():
+    images = np.stack([np.full((28, 28, 3), -1.0), np.full((28, 28, 3), 1.0)]).astype(np.float32)
+    images[1, ..., 0] = -1.0  # channel mean (-1 + 1 + 1) / 3 = 1/3 -> (1/3 + 1) / 2 = 2/3
+    mapped = to_digit_images(images)
+    assert mapped.shape == (2, 28, 28, 1) and mapped.dtype == np.float32
+    np.testing.assert_allclose(mapped[0], 0.0)
+    np.testing.assert_allclose(mapped[1], 2.0 / 3.0, rtol=1e-6)
+    uint8 = to_digit_images(np.full((1, 28, 28, 3), 255, np.uint8))
+    np.testing.assert_allclose(uint8, 1.0)
+
+
+@pytest.mark.parametrize("images, error, message", [
+    (np.full((2, 28, 28), np.nan, np.float32), ValueError, "NaN"),
+    (np.full((2, 28, 28), 3.0, np.float32), ValueError, r"\[-1, 1\]"),
+    (np.zeros((2, 28, 28), np.int64), TypeError, "dtype"),
+    (np.zeros((2, 32, 32), np.float32), ValueError, "shape"),
+    (np.zeros((0, 28, 28), np.float32), ValueError, "empty"),
+], ids=["nan", "out-of-range", "int", "wrong-size", "empty"])
+def test_label_preservation_rejects_bad_images(images, error, message):
+    with pytest.raises(error, match=message):
+        label_preservation_accuracy(images, np.zeros(len(images), int),
+                                    classifier=_FixedClassifier(np.eye(10)[:len(images)]))
+
+
+def test_label_preservation_rejects_wrong_label_count():
+    with pytest.raises(ValueError, match="labels must have shape"):
+        label_preservation_accuracy(np.zeros((3, 28, 28), np.float32), [0, 1],
+                                    classifier=_FixedClassifier(np.eye(10)[:3]))
+
+
+def test_cycle_reconstruction_error_by_hand():
+    real = np.zeros((2, 2, 2, 1))
+    cycled = np.array([0.5, -0.5, 1.0, 0.0, 0.0, 0.0, 2.0, 0.0]).reshape(2, 2, 2, 1)
+    assert cycle_reconstruction_error(real, cycled) == pytest.approx(4.0 / 8.0)
+    assert cycle_reconstruction_error(real, real) == 0.0
+
+
+@pytest.mark.parametrize("real, cycled, message", [
+    (np.zeros((2, 4, 4, 1)), np.zeros((2, 4, 4, 3)), "same shape"),
+    (np.zeros((0, 4, 4, 1)), np.zeros((0, 4, 4, 1)), "empty"),
+    (np.zeros((1, 4, 4, 1)), np.full((1, 4, 4, 1), np.inf), "NaN or inf"),
+], ids=["shape", "empty", "inf"])
+def test_cycle_reconstruction_error_rejects_bad_input(real, cycled, message):
+    with pytest.raises(ValueError, match=message):
+        cycle_reconstruction_error(real, cycled)
