@@ -12,6 +12,11 @@ from course_lib._inputs import resolve_dtype
 from course_lib._param_validation import Interval, Real, StrOptions, validates_params
 from course_lib.supervised._base import LINEAR_MODEL_CONSTRAINTS, as_tensor, linear_scores
 
+# lstsq's TSQR: at most TSQR_BLOCKS row blocks, each with at least TSQR_ROWS_PER_COLUMN rows per
+# column of [Xc, yc]; the blocks' QRs run in parallel and stay in cache.
+TSQR_BLOCKS = 16
+TSQR_ROWS_PER_COLUMN = 4
+
 # ---------------------------------------------------------------------------------------------
 # Solvers on centred data: each returns the weights (n_features,) minimising ||Xc w - yc||^2.
 # ---------------------------------------------------------------------------------------------
@@ -19,16 +24,25 @@ from course_lib.supervised._base import LINEAR_MODEL_CONSTRAINTS, as_tensor, lin
 
 @tf.function(reduce_retracing=True)
 def _lstsq_qr(Xc, yc):
-    """Minimum-norm least squares by a thin QR of Xc and an SVD of the small factor R.
+    """Minimum-norm least squares by a tall-skinny QR of [Xc, yc] and an SVD of the small factor.
 
-    X = QR with orthonormal Q gives pinv(X) = pinv(R) Q^T; the SVD of R (at most
-    n_features x n_features) drops singular values below eps * max(n, p) * s_max, as LAPACK's
-    gelsd does, so rank-deficient X gets the minimum-norm solution instead of inf/NaN.
+    The QR of the augmented matrix A = [Xc, yc] (n, p + 1) is A = Q [R, Q^T yc], so its
+    triangular factor alone holds R (of Xc) and Q^T yc; Q is never kept. It is computed as a
+    TSQR: the QR of up to TSQR_BLOCKS row blocks of A at once, then the QR of their stacked
+    factors, which is as stable as one Householder QR of A. The SVD of R (at most p x p) drops
+    singular values below eps * max(n, p) * s_max, as LAPACK's gelsd does, so rank-deficient
+    X gets the minimum-norm solution instead of inf/NaN.
     """
-    q, r = tf.linalg.qr(Xc)
-    qty = tf.linalg.matvec(q, yc, transpose_a=True)
-    s, u, v = tf.linalg.svd(r)
+    augmented = tf.concat([Xc, yc[:, None]], axis=1)
     n, p = tf.shape(Xc)[0], tf.shape(Xc)[1]
+    blocks = tf.clip_by_value(n // (TSQR_ROWS_PER_COLUMN * (p + 1)), 1, TSQR_BLOCKS)
+    rows = n // blocks
+    _, block_factors = tf.linalg.qr(tf.reshape(augmented[:rows * blocks], [blocks, rows, p + 1]))
+    stacked = tf.concat([tf.reshape(block_factors, [-1, p + 1]), augmented[rows * blocks:]], 0)
+    _, factor = tf.linalg.qr(stacked)
+    k = tf.minimum(tf.shape(factor)[0], p)  # the last row of a full factor is the residual
+    r, qty = factor[:k, :p], factor[:k, p]
+    s, u, v = tf.linalg.svd(r)
     eps = tf.constant(np.finfo(Xc.dtype.as_numpy_dtype).eps, Xc.dtype)
     cutoff = eps * tf.cast(tf.maximum(n, p), Xc.dtype) * tf.reduce_max(s)
     s_inv = tf.where(s > cutoff, 1.0 / tf.where(s > cutoff, s, tf.ones_like(s)), tf.zeros_like(s))
