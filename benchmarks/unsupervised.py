@@ -2,21 +2,17 @@
 
 Run by hand (not part of the tests)::
 
-    .venv/bin/python benchmarks/unsupervised.py [--repeats 5] [--quick]
+    .venv/bin/python benchmarks/unsupervised.py [--repeats 5] [--quick] [--pca-only]
 
 Prints the median wall time of each estimator and of its scikit-learn counterpart measured in
 the same process, and their ratio (course_lib / scikit-learn; below 1 is faster). Goals on a
 2-core CPU: KMeans (k=10) and PCA (20 components) on 200,000 x 50 float32 at most 2x
-scikit-learn. Then fits KMeans on a tf.data stream 10x larger than its batch, for growing
-stream lengths, and reports the peak resident memory added by each fit (sampled every 5 ms):
+scikit-learn (PCA full also on float64 noise and on 200 features). Then fits KMeans on a
+tf.data stream 10x larger than its batch, for growing stream lengths, and reports the peak
+resident memory added by each fit (sampled every 5 ms):
 flat means it does not grow with the stream.
 
-Measured on 2026-11-25 on the shared 2-core CPU (load average 11-18, so timings are rough):
-KMeans k-means++ 1.85x, random init 0.74x, 30 Lloyd iterations 0.31x; PCA covariance_eigh
-0.86x, full 0.36x, randomized 0.25x; LabelSpreading knn on 20,000 points 6.7x (the brute-force
-neighbour search, top_k over all 20,000 columns, dominates; scikit-learn uses a k-d tree).
-Streamed KMeans: peak RSS increase 16.3 / 15.7 / 16.0 MiB for streams of 10 / 20 / 40 batches
-of 20,000 x 50 float32 (38 / 76 / 153 MiB of data): flat.
+The last results are in benchmarks/README.md.
 """
 
 import argparse
@@ -96,10 +92,29 @@ def streamed_kmeans_memory(n_features=50, batch=20_000, multiples=(10, 20, 40)):
               f"peak RSS increase {increase / 2**20:6.1f} MiB, inertia {model.inertia_:.4g}")
 
 
+def compare_pca(X, repeats):
+    """PCA (20 components) with each solver on X, and svd_solver="full" on two more data sets:
+    X's rows as float64 noise, and a quarter of them with 200 features (goal: at most 2x)."""
+    rng = np.random.default_rng(1)
+    cases = [(f"svd_solver={solver}", solver, X) for solver in ("covariance_eigh", "full",
+                                                                 "randomized")]
+    cases += [("full, float64 noise", "full", rng.normal(size=X.shape)),
+              ("full, 200 features", "full",
+               rng.normal(size=(len(X) // 4, 200)).astype(np.float32))]
+    for name, solver, data in cases:
+        compare(f"PCA 20 components {name} {data.shape}",
+                lambda solver=solver, data=data: PCA(20, svd_solver=solver,
+                                                     random_state=0).fit(data),
+                lambda solver=solver, data=data: decomposition.PCA(20, svd_solver=solver,
+                                                                   random_state=0).fit(data),
+                repeats)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
+    parser.add_argument("--pca-only", action="store_true", help="the PCA rows only")
     args = parser.parse_args()
     n_samples = 20_000 if args.quick else 200_000
     n_graph = 2_000 if args.quick else 20_000
@@ -108,6 +123,9 @@ def main():
     X, _ = make_blobs(n_samples, 50, centers=10, cluster_std=3.0, random_state=0)
     X = X.astype(np.float32)
     print(f"\nData: make_blobs {X.shape} float32, 10 centres")
+    if args.pca_only:
+        compare_pca(X, args.repeats)
+        return
     for init in ("k-means++", "random"):
         compare(f"KMeans k=10 init={init} n_init=1",
                 lambda init=init: KMeans(10, init=init, n_init=1, random_state=0).fit(X),
@@ -118,12 +136,7 @@ def main():
             lambda: KMeans(10, n_init=1, max_iter=30, tol=0.0, random_state=0).fit(noise),
             lambda: cluster.KMeans(10, n_init=1, max_iter=30, tol=0.0, random_state=0).fit(noise),
             args.repeats)
-    for solver in ("covariance_eigh", "full", "randomized"):
-        compare(f"PCA 20 components svd_solver={solver}",
-                lambda solver=solver: PCA(20, svd_solver=solver, random_state=0).fit(X),
-                lambda solver=solver: decomposition.PCA(20, svd_solver=solver,
-                                                        random_state=0).fit(X),
-                args.repeats)
+    compare_pca(X, args.repeats)
 
     G, y = make_blobs(n_graph, 10, centers=5, cluster_std=2.0, random_state=1)
     y_partial = np.where(np.random.default_rng(0).random(n_graph) < 0.05, y, -1)

@@ -1,5 +1,6 @@
 """TensorFlow building blocks shared by the estimators of several subpackages.
 
+- :func:`tall_skinny_r`: the triangular factor of a QR, by blocks of rows (TSQR);
 - :func:`squared_distances`: squared Euclidean distances by one matrix product;
 - :func:`nearest_neighbors`: the k nearest reference rows of each query row, in blocks;
 - :func:`iter_batches`: the batches of an array or of a ``tf.data.Dataset``, as float tensors.
@@ -12,6 +13,31 @@ from course_lib.datasets import raise_shard_error
 # Largest number of entries of one (rows x columns) block of distances held at once
 # (2**22 float64 entries are 32 MiB).
 MAX_BLOCK_ENTRIES = 2**22
+
+
+# TSQR: at most TSQR_BLOCKS row blocks, each with at least TSQR_ROWS_PER_COLUMN rows per column;
+# the blocks' QRs run in parallel and stay in cache.
+TSQR_BLOCKS = 16
+TSQR_ROWS_PER_COLUMN = 4
+
+
+# ------------------------------------------------------------------------------------------
+# QR
+# ------------------------------------------------------------------------------------------
+
+def tall_skinny_r(A):
+    """The triangular factor R, shape (min(n, p), p), of a QR of ``A`` (n, p); Q is not kept.
+
+    Computed as a TSQR: the QRs of up to TSQR_BLOCKS row blocks of A at once, then the QR of
+    their stacked factors and the rows left over; as stable as one Householder QR of A.
+    R is unique up to the signs of its rows.
+    """
+    n, p = tf.shape(A)[0], tf.shape(A)[1]
+    blocks = tf.clip_by_value(n // (TSQR_ROWS_PER_COLUMN * p), 1, TSQR_BLOCKS)
+    rows = n // blocks
+    _, block_factors = tf.linalg.qr(tf.reshape(A[:rows * blocks], [blocks, rows, p]))
+    stacked = tf.concat([tf.reshape(block_factors, [-1, p]), A[rows * blocks:]], axis=0)
+    return tf.linalg.qr(stacked)[1]
 
 
 # ------------------------------------------------------------------------------------------

@@ -10,12 +10,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from course_lib._inputs import resolve_dtype
 from course_lib._param_validation import Interval, Real, StrOptions, validates_params
+from course_lib._tf_blocks import tall_skinny_r
 from course_lib.supervised._base import LINEAR_MODEL_CONSTRAINTS, as_tensor, linear_scores
-
-# lstsq's TSQR: at most TSQR_BLOCKS row blocks, each with at least TSQR_ROWS_PER_COLUMN rows per
-# column of [Xc, yc]; the blocks' QRs run in parallel and stay in cache.
-TSQR_BLOCKS = 16
-TSQR_ROWS_PER_COLUMN = 4
 
 # ---------------------------------------------------------------------------------------------
 # Solvers on centred data: each returns the weights (n_features,) minimising ||Xc w - yc||^2.
@@ -24,22 +20,15 @@ TSQR_ROWS_PER_COLUMN = 4
 
 @tf.function(reduce_retracing=True)
 def _lstsq_qr(Xc, yc):
-    """Minimum-norm least squares by a tall-skinny QR of [Xc, yc] and an SVD of the small factor.
+    """Minimum-norm least squares from the QR of [Xc, yc] and an SVD of the small factor.
 
-    The QR of the augmented matrix A = [Xc, yc] (n, p + 1) is A = Q [R, Q^T yc], so its
-    triangular factor alone holds R (of Xc) and Q^T yc; Q is never kept. It is computed as a
-    TSQR: the QR of up to TSQR_BLOCKS row blocks of A at once, then the QR of their stacked
-    factors, which is as stable as one Householder QR of A. The SVD of R (at most p x p) drops
-    singular values below eps * max(n, p) * s_max, as LAPACK's gelsd does, so rank-deficient
-    X gets the minimum-norm solution instead of inf/NaN.
+    The QR of the augmented matrix [Xc, yc] (n, p + 1) is [Xc, yc] = Q [R, Q^T yc], so its
+    triangular factor alone (:func:`course_lib._tf_blocks.tall_skinny_r`) holds R (of Xc) and
+    Q^T yc. The SVD of R (at most p x p) drops singular values below eps * max(n, p) * s_max, as
+    LAPACK's gelsd does, so rank-deficient X gets the minimum-norm solution instead of inf/NaN.
     """
-    augmented = tf.concat([Xc, yc[:, None]], axis=1)
+    factor = tall_skinny_r(tf.concat([Xc, yc[:, None]], axis=1))
     n, p = tf.shape(Xc)[0], tf.shape(Xc)[1]
-    blocks = tf.clip_by_value(n // (TSQR_ROWS_PER_COLUMN * (p + 1)), 1, TSQR_BLOCKS)
-    rows = n // blocks
-    _, block_factors = tf.linalg.qr(tf.reshape(augmented[:rows * blocks], [blocks, rows, p + 1]))
-    stacked = tf.concat([tf.reshape(block_factors, [-1, p + 1]), augmented[rows * blocks:]], 0)
-    _, factor = tf.linalg.qr(stacked)
     k = tf.minimum(tf.shape(factor)[0], p)  # the last row of a full factor is the residual
     r, qty = factor[:k, :p], factor[:k, p]
     s, u, v = tf.linalg.svd(r)

@@ -30,6 +30,7 @@ from course_lib._tf_blocks import (
     dataset_float_dtype,
     is_dataset,
     iter_batches,
+    tall_skinny_r,
 )
 
 _DEFAULT_STREAM_BATCH = 1024
@@ -48,7 +49,8 @@ def _center(X):
 @tf.function(reduce_retracing=True)
 def _full_svd(X):
     mean, centered, dof = _center(X)
-    singular_values, _, v = tf.linalg.svd(centered, full_matrices=False)
+    # X - mean = Q R: the SVD of R (at most p x p) has the singular values and right vectors
+    singular_values, _, v = tf.linalg.svd(tall_skinny_r(centered), full_matrices=False)
     variances = tf.square(singular_values) / dof
     return mean, variances, tf.transpose(v), tf.reduce_sum(variances)
 
