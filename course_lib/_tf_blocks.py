@@ -2,10 +2,12 @@
 
 - :func:`tall_skinny_r`: the triangular factor of a QR, by blocks of rows (TSQR);
 - :func:`squared_distances`: squared Euclidean distances by one matrix product;
-- :func:`nearest_neighbors`: the k nearest reference rows of each query row, in blocks;
+- :func:`nearest_neighbors`: the exact k nearest reference rows of each query row, skipping
+  the blocks of points that cannot hold one;
 - :func:`iter_batches`: the batches of an array or of a ``tf.data.Dataset``, as float tensors.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from course_lib.datasets import raise_shard_error
@@ -61,24 +63,157 @@ def block_rows(n_rows, n_columns, max_entries=MAX_BLOCK_ENTRIES):
     return int(max(1, min(n_rows, max_entries // max(1, n_columns))))
 
 
+# ------------------------------------------------------------------------------------------
+# Exact nearest neighbours
+# ------------------------------------------------------------------------------------------
+
+# Rows per leaf of the k-d ordering that groups nearby points for nearest_neighbors, and the
+# reference leaves nearest to a query leaf that seed its search.
+NEIGHBOR_LEAF_ROWS = 256
+SEED_LEAVES = 2
+
+# float32 distances of points of squared norms a and b are within
+# FLOAT32_DISTANCE_ERROR * (n_features + 5) * (a + b) of the exact ones: a bound on the
+# rounding of the float32 coordinates and of ||q||^2 - 2 q.r + ||r||^2, with a factor 2 to spare.
+FLOAT32_DISTANCE_ERROR = 4.0 * 2.0**-24
+
+
+def leaf_order(X, leaf_rows):
+    """Permutation of the rows of ``X`` (n, d) putting them in leaves of ``leaf_rows``
+    consecutive rows (the last leaf may hold fewer), each a cell of a k-d partition.
+
+    Every split cuts a node along its widest coordinate after a whole number of leaves,
+    half of the node's leaves on each side, so nearby points share leaves.
+    """
+    order = np.arange(len(X))
+    nodes = [(0, len(X))]
+    while nodes:
+        start, stop = nodes.pop()
+        if stop - start <= leaf_rows:
+            continue
+        members = order[start:stop]
+        points = X[members]
+        widest = np.argmax(points.max(axis=0) - points.min(axis=0))
+        split = (-(-(stop - start) // leaf_rows) // 2) * leaf_rows
+        order[start:stop] = members[np.argpartition(points[:, widest], split)]
+        nodes += [(start, start + split), (start + split, stop)]
+    return order
+
+
+def _leaves(order, leaf_rows):
+    """``order`` as (n_leaves, leaf_rows) row indices, the last leaf padded with -1."""
+    n_leaves = -(-len(order) // leaf_rows)
+    padded = np.full(n_leaves * leaf_rows, -1, dtype=np.int32)
+    padded[:len(order)] = order
+    return padded.reshape(n_leaves, leaf_rows)
+
+
+def _leaf_boxes(points, leaves):
+    """Bounding boxes (lower, upper), each (n_leaves, d), of the valid rows of each leaf."""
+    coordinates = tf.gather(points, tf.maximum(leaves, 0))
+    valid = (leaves >= 0)[:, :, None]
+    infinity = tf.constant(float("inf"), points.dtype)
+    return (tf.reduce_min(tf.where(valid, coordinates, infinity), axis=1),
+            tf.reduce_max(tf.where(valid, coordinates, -infinity), axis=1))
+
+
+def _merge_nearest(best_distances, best_columns, rows, columns, distances, k):
+    """Merge entries into the running k nearest of each row.
+
+    ``best_distances``/``best_columns`` (n_rows, k) hold each row's nearest so far (inf and
+    -1 where there are none yet); the entries ``rows`` (int64, ascending), ``columns`` and
+    ``distances`` (n_entries,) are new candidates. Returns the updated pair, nearest first.
+    """
+    n_rows = tf.shape(best_distances, out_type=tf.int64)[0]
+    new_distances = tf.RaggedTensor.from_value_rowids(distances, rows, nrows=n_rows)
+    new_columns = tf.RaggedTensor.from_value_rowids(columns, rows, nrows=n_rows)
+    merged_distances = tf.concat(
+        [best_distances, new_distances.to_tensor(float("inf"))], axis=1)
+    merged_columns = tf.concat([best_columns, new_columns.to_tensor(-1)], axis=1)
+    nearest = tf.math.top_k(-merged_distances, k=k).indices
+    return (tf.gather(merged_distances, nearest, batch_dims=1),
+            tf.gather(merged_columns, nearest, batch_dims=1))
+
+
 @tf.function(reduce_retracing=True)
-def _nearest_neighbors_tf(queries, references, n_neighbors, rows_per_block):
-    references_sq = tf.reduce_sum(tf.square(references), axis=1)
-    n_queries = tf.shape(queries)[0]
-    n_blocks = (n_queries + rows_per_block - 1) // rows_per_block
-    found = tf.TensorArray(tf.int32, size=n_blocks, infer_shape=False)
-    for block in tf.range(n_blocks):
-        start = block * rows_per_block
-        rows = queries[start:start + rows_per_block]
-        distances = squared_distances(rows, references, references_sq)
-        # top_k keeps the first index among equal values, so ties go to the lower index.
-        _, indices = tf.math.top_k(-distances, k=n_neighbors, sorted=True)
-        found = found.write(block, indices)
-    return found.concat()
+def _nearest_neighbors_tf(queries, references, query_leaves, reference_leaves, n_neighbors,
+                          leaves_per_chunk):
+    """Neighbours of the rows of ``query_leaves``, shape (n_query_leaves * leaf_rows, k).
+
+    For each query leaf: a float32 screen over its SEED_LEAVES nearest reference leaves gives
+    every row a bound on its k-th neighbour distance; the reference leaves whose bounding box
+    is farther than every row's bound are skipped; the others are screened in float32 in
+    chunks of ``leaves_per_chunk`` leaves, and the pairs within a row's bound (widened by the
+    float32 error) are rescored in float64 from coordinate differences, so the k chosen are
+    exact.
+    """
+    centre = tf.reduce_mean(references, axis=0)
+    queries, references = queries - centre, references - centre
+    queries32, references32 = tf.cast(queries, tf.float32), tf.cast(references, tf.float32)
+    queries_sq = tf.reduce_sum(tf.square(queries32), axis=1)
+    references_sq = tf.reduce_sum(tf.square(references32), axis=1)
+    # One matmul of [q, 1] and [-2 r, ||r||^2] gives ||q - r||^2 - ||q||^2.
+    queries_ones = tf.concat([queries32, tf.ones_like(queries32[:, :1])], axis=1)
+    references_augmented = tf.concat([-2.0 * references32, references_sq[:, None]], axis=1)
+    n_features = tf.cast(tf.shape(queries)[1], tf.float32)
+    error_scale = FLOAT32_DISTANCE_ERROR * (n_features + 5.0)
+    largest_reference_sq = tf.reduce_max(references_sq)
+
+    query_lower, query_upper = _leaf_boxes(queries, query_leaves)
+    reference_lower, reference_upper = _leaf_boxes(references, reference_leaves)
+    gaps = tf.nn.relu(tf.maximum(reference_lower[None] - query_upper[:, None],
+                                 query_lower[:, None] - reference_upper[None]))
+    box_distances = tf.cast(tf.reduce_sum(tf.square(gaps), axis=2), tf.float32)
+    centre_distances = tf.reduce_sum(tf.square(
+        (query_lower + query_upper)[:, None] - (reference_lower + reference_upper)[None]), axis=2)
+    n_seeds = tf.minimum(SEED_LEAVES, tf.shape(reference_leaves)[0])
+    seeds = tf.math.top_k(-centre_distances, k=n_seeds).indices
+
+    def screen(query_rows, leaves):
+        """||q - r||^2 - ||q||^2 in float32 (rows, leaf columns), the columns' indices."""
+        columns = tf.reshape(tf.gather(reference_leaves, leaves), [-1])
+        shifted = tf.matmul(query_rows, tf.gather(references_augmented, tf.maximum(columns, 0)),
+                            transpose_b=True)
+        return shifted, columns
+
+    n_query_leaves = tf.shape(query_leaves)[0]
+    leaf_rows = tf.shape(query_leaves)[1]
+    found = tf.TensorArray(tf.int32, size=n_query_leaves)
+    for leaf in tf.range(n_query_leaves):
+        rows = tf.maximum(query_leaves[leaf], 0)
+        query_rows = tf.gather(queries_ones, rows)
+        seed_shifted, seed_columns = screen(query_rows, seeds[leaf])
+        seed_shifted = tf.where(seed_columns[None, :] >= 0, seed_shifted, float("inf"))
+        kth = -tf.math.top_k(-seed_shifted, k=n_neighbors).values[:, -1]
+        rows_sq = tf.gather(queries_sq, rows)
+        bounds = kth + 2.0 * error_scale * (rows_sq + largest_reference_sq)
+        reach = tf.reduce_max(bounds + rows_sq)
+        near = tf.cast(tf.where(box_distances[leaf] <= reach)[:, 0], tf.int32)
+        best_distances = tf.fill([leaf_rows, n_neighbors], tf.constant(float("inf"), tf.float64))
+        best_columns = tf.fill([leaf_rows, n_neighbors], -1)
+        for start in tf.range(0, tf.size(near), leaves_per_chunk):
+            shifted, columns = screen(query_rows, near[start:start + leaves_per_chunk])
+            within = tf.where(shifted <= bounds[:, None])
+            candidates = tf.gather(columns, within[:, 1])
+            kept = candidates >= 0
+            row_in_leaf = tf.boolean_mask(within[:, 0], kept)
+            candidates = tf.boolean_mask(candidates, kept)
+            differences = (tf.gather(queries, tf.gather(rows, row_in_leaf))
+                           - tf.gather(references, candidates))
+            best_distances, best_columns = _merge_nearest(
+                best_distances, best_columns, row_in_leaf, candidates,
+                tf.reduce_sum(tf.square(differences), axis=1), n_neighbors)
+        found = found.write(leaf, best_columns)
+    return tf.reshape(found.stack(), [-1, n_neighbors])
 
 
 def nearest_neighbors(queries, references, n_neighbors):
-    """Indices of the ``n_neighbors`` nearest reference rows of each query row.
+    """Indices of the ``n_neighbors`` nearest reference rows of each query row (exact).
+
+    Both sets are ordered into leaves of nearby points (:func:`leaf_order`); reference
+    leaves that cannot hold a neighbour of a query leaf are skipped, the rest screened in
+    float32 and the neighbours chosen from float64 distances (see
+    :func:`_nearest_neighbors_tf`). Among equal distances the choice follows the leaf order.
 
     Parameters
     ----------
@@ -90,14 +225,22 @@ def nearest_neighbors(queries, references, n_neighbors):
     Returns
     -------
     ndarray of int32, shape (n_queries, n_neighbors)
-        Nearest first. Distances are computed in blocks of at most
-        :data:`MAX_BLOCK_ENTRIES` entries.
+        Nearest first.
     """
-    rows = block_rows(len(queries), len(references))
-    return _nearest_neighbors_tf(
-        tf.convert_to_tensor(queries), tf.convert_to_tensor(references),
-        tf.constant(int(n_neighbors)), tf.constant(rows),
+    queries = np.asarray(queries, dtype=np.float64)
+    references = np.asarray(references, dtype=np.float64)
+    leaf_rows = max(NEIGHBOR_LEAF_ROWS, int(n_neighbors))
+    reference_order = leaf_order(references, leaf_rows)
+    query_order = reference_order if queries is references else leaf_order(queries, leaf_rows)
+    found = _nearest_neighbors_tf(
+        tf.constant(queries), tf.constant(references),
+        tf.constant(_leaves(query_order, leaf_rows)),
+        tf.constant(_leaves(reference_order, leaf_rows)), tf.constant(int(n_neighbors)),
+        tf.constant(max(1, MAX_BLOCK_ENTRIES // leaf_rows**2)),
     ).numpy()
+    neighbors = np.empty((len(queries), n_neighbors), dtype=np.int32)
+    neighbors[query_order] = found[:len(queries)]
+    return neighbors
 
 
 # ------------------------------------------------------------------------------------------
