@@ -9,6 +9,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
 
 from course_lib.unsupervised import KMeans
+from course_lib.unsupervised._kmeans import _kmeans_plusplus
 
 
 def numpy_lloyd(X, centers, n_steps):
@@ -97,6 +98,56 @@ def test_kmeans_plusplus_beats_random_seeding_on_average():
     uniform = [KMeans(15, init="random", n_init=1, max_iter=1, random_state=seed).fit(X)
                .inertia_ for seed in range(5)]
     assert np.mean(plusplus) < np.mean(uniform)
+
+
+def numpy_kmeans_plusplus(X, first, uniforms):
+    """Reference: scikit-learn's greedy k-means++ (``sklearn.cluster.kmeans_plusplus``) in
+    float64 with given draws: the first centre's index, then for each further centre its
+    candidates' uniforms in [0, 1), shape (n_clusters - 1, n_local_trials)."""
+    centers = [X[first]]
+    closest = ((X - X[first]) ** 2).sum(axis=1)
+    for trial_uniforms in uniforms:
+        candidates = np.searchsorted(np.cumsum(closest), trial_uniforms * closest.sum())
+        candidates = np.minimum(candidates, len(X) - 1)
+        to_candidates = ((X[None, :, :] - X[candidates][:, None, :]) ** 2).sum(axis=2)
+        new_closest = np.minimum(closest[None, :], to_candidates)
+        best = new_closest.sum(axis=1).argmin()
+        centers.append(X[candidates[best]])
+        closest = new_closest[best]
+    return np.array(centers)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_kmeans_plusplus_picks_the_candidates_of_sklearns_formula(dtype):
+    # The seeding's own draws (stateless, so reproducible here) fed to the NumPy reference:
+    # every centre must be the very sample the reference picks. Blobs of 400 x 3 keep the
+    # float32 round-off of the distances (relative 1e-6) far from ties between candidates.
+    X, _ = make_blobs(400, 3, centers=6, cluster_std=1.0, random_state=10)
+    X = X.astype(dtype)
+    n_clusters, n_local_trials = 6, 2 + int(np.log(6))
+    for seed in ([1, 2], [7, 11], [123, 4]):
+        seed = tf.constant(seed, tf.int32)
+        first = int(tf.random.stateless_uniform([], seed, 0, len(X), dtype=tf.int32))
+        uniforms = np.array([tf.random.stateless_uniform(
+            [n_local_trials], seed + tf.constant([index, 0]), dtype=tf.float64).numpy()
+            for index in range(1, n_clusters)])
+        centers = _kmeans_plusplus(tf.constant(X), tf.constant(n_clusters),
+                                   tf.constant(n_local_trials), seed).numpy()
+        expected = numpy_kmeans_plusplus(X.astype(np.float64), first, uniforms)
+        np.testing.assert_array_equal(centers, expected.astype(dtype))
+
+
+def test_lloyd_stops_at_sklearns_iteration():
+    # Same given centres, same tolerance rule (summed squared centre shift at most
+    # tol * mean feature variance): the same number of Lloyd iterations as scikit-learn.
+    X, _ = make_blobs(2000, 4, centers=5, cluster_std=3.0, random_state=11)
+    for tol in (1e-2, 1e-4, 0.0):
+        init = X[:5]
+        ours = KMeans(5, init=init, tol=tol).fit(X)
+        reference = cluster.KMeans(5, init=init, n_init=1, tol=tol).fit(X)
+        assert ours.n_iter_ == reference.n_iter_, tol
+        np.testing.assert_allclose(ours.cluster_centers_, reference.cluster_centers_,
+                                   rtol=1e-10, atol=1e-10)
 
 
 # -- streaming -----------------------------------------------------------------------------

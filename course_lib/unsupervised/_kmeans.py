@@ -51,6 +51,20 @@ _DEFAULT_STREAM_BATCH = 1024
 # TensorFlow kernels (module level, so fits of any estimator share their traces)
 # ------------------------------------------------------------------------------------------
 
+@tf.function(reduce_retracing=True)
+def _centre(X):
+    """X (n, d) minus its column means, the means (d,), and the mean of the feature
+    variances (float64 scalar), the scale of the tolerance."""
+    offset = tf.reduce_mean(X, axis=0)
+    shifted = X - offset
+    row_sq = tf.cast(tf.reduce_sum(tf.square(shifted), axis=1), tf.float64)
+    residual_mean = tf.cast(tf.reduce_mean(shifted, axis=0), tf.float64)  # round-off only
+    # Feature j's variance is mean(shifted_j^2) - mean(shifted_j)^2; averaged over features.
+    n_features = tf.cast(tf.shape(X)[1], tf.float64)
+    mean_variance = (tf.reduce_mean(row_sq) - tf.reduce_sum(tf.square(residual_mean))) / n_features
+    return shifted, offset, mean_variance
+
+
 def _assign(rows, centers, centers_sq):
     """Nearest centre of each row and ``min_c ||c||^2 - 2 x.c`` (= distance^2 - ||x||^2)."""
     scores = centers_sq[None, :] - 2.0 * tf.matmul(rows, centers, transpose_b=True)
@@ -160,19 +174,20 @@ def _kmeans_plusplus(X, n_clusters, n_local_trials, seed):
     first = tf.random.stateless_uniform([], seed, 0, n_samples, dtype=tf.int32)
     centers = tf.tensor_scatter_nd_update(
         tf.zeros([n_clusters, tf.shape(X)[1]], X.dtype), [[0]], X[first][None, :])
-    closest = tf.cast(squared_distances(X, X[first][None, :], x_sq[first][None])[:, 0], tf.float64)
+    closest = squared_distances(X, X[first][None, :], x_sq[first][None])[:, 0]
 
     def body(index, centers, closest):
-        # Cumulative sums in float64 so that sampling stays exact on large inputs.
-        cumulative = tf.cumsum(closest)
+        # Distances stay in X's dtype; their cumulative sums and totals are float64 so that
+        # sampling stays exact on large inputs.
+        cumulative = tf.cumsum(tf.cast(closest, tf.float64))
         draws = tf.random.stateless_uniform(
             [n_local_trials], seed + tf.stack([index, 0]), dtype=tf.float64) * cumulative[-1]
         candidates = tf.minimum(tf.searchsorted(cumulative, draws), n_samples - 1)
         candidate_rows = tf.gather(X, candidates)
-        to_candidates = tf.cast(
-            squared_distances(candidate_rows, X, x_sq), tf.float64)  # (trials, n_samples)
+        to_candidates = squared_distances(candidate_rows, X, x_sq)  # (trials, n_samples)
         new_closest = tf.minimum(closest[None, :], to_candidates)
-        best = tf.argmin(tf.reduce_sum(new_closest, axis=1), output_type=tf.int32)
+        potentials = tf.reduce_sum(tf.cast(new_closest, tf.float64), axis=1)
+        best = tf.argmin(potentials, output_type=tf.int32)
         centers = tf.tensor_scatter_nd_update(centers, [[index]], candidate_rows[best][None, :])
         return index + 1, centers, new_closest[best]
 
@@ -382,9 +397,8 @@ default="k-means++"
         self._check_n_samples(X.shape[0])
         random_state = check_random_state(self.random_state)
         # Centre the data so the matmul distance identity keeps its precision in float32.
-        self._offset = tf.constant(X.mean(axis=0, dtype=np.float64).astype(X.dtype))
-        shifted = tf.convert_to_tensor(X) - self._offset
-        tol = tf.constant(self.tol * float(np.mean(np.var(X, axis=0))), shifted.dtype)
+        shifted, self._offset, mean_variance = _centre(tf.convert_to_tensor(X))
+        tol = tf.constant(self.tol * float(mean_variance), shifted.dtype)
         rows = tf.constant(self._block_rows(X.shape[0]))
 
         best = None
@@ -418,9 +432,8 @@ default="k-means++"
             raise ValueError("The dataset is empty.")
         self._check_n_samples(int(first.shape[0]))
         random_state = check_random_state(self.random_state)
-        self._offset = tf.reduce_mean(first, axis=0)
-        shifted_first = first - self._offset
-        tol = self.tol * float(tf.reduce_mean(tf.math.reduce_variance(first, axis=0)))
+        shifted_first, self._offset, mean_variance = _centre(first)
+        tol = self.tol * float(mean_variance)
 
         if self.strategy is not None:
             dataset = self._distributed(dataset, batch_size, dtype)
