@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn import semi_supervised
-from sklearn.datasets import load_digits, load_iris, make_moons
+from sklearn.datasets import load_digits, load_iris, make_blobs, make_moons
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.preprocessing import StandardScaler
 
@@ -49,6 +49,19 @@ def test_transduction_agrees_with_sklearn(ours_class, reference_class, kernel, n
     assert ours.n_iter_ == reference.n_iter_
     new_points = X[:40] + 0.01
     assert np.mean(ours.predict(new_points) == reference.predict(new_points)) >= 0.95
+
+
+# Clusters large enough for the knn graph to span many leaves of nearest_neighbors.
+@pytest.mark.parametrize("ours_class, reference_class", PAIRS, ids=["propagation", "spreading"])
+def test_knn_graph_on_clusters_agrees_with_sklearn(ours_class, reference_class):
+    X, y = make_blobs(3_001, 10, centers=5, cluster_std=2.0, random_state=1)
+    y_partial = np.where(np.random.default_rng(0).random(len(X)) < 0.05, y, -1)
+    ours = ours_class(kernel="knn", n_neighbors=7, max_iter=100).fit(X, y_partial)
+    reference = reference_class(kernel="knn", n_neighbors=7, max_iter=100).fit(X, y_partial)
+    np.testing.assert_array_equal(ours.transduction_, reference.transduction_)
+    np.testing.assert_allclose(ours.label_distributions_, reference.label_distributions_,
+                               rtol=0, atol=1e-6)
+    assert ours.n_iter_ == reference.n_iter_
 
 
 def test_labelled_samples_are_clamped_by_propagation_and_softly_by_spreading():
