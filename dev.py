@@ -23,6 +23,10 @@ VENV = ROOT / ".venv"
 STAMP = VENV / ".course_lib-install-stamp"
 BOOK_INDEX = ROOT / "_build" / "html" / "index.html"
 PYTEST_NO_TESTS = 5
+# Two pytest workers, or two chapters, share the cores: one OpenBLAS / OpenMP thread each. Their
+# idle threads spin while waiting, so two processes with a pool of all cores each slow each other
+# down (a scikit-learn fit several times over). A value set in the environment wins.
+ONE_THREAD_EACH = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 def venv_python():
@@ -30,10 +34,12 @@ def venv_python():
     return VENV / scripts / ("python.exe" if os.name == "nt" else "python")
 
 
-def run(*command):
-    """Run a command from the project folder; return its exit code."""
+def run(*command, env=None):
+    """Run a command from the project folder, with ``env`` added to the environment where it
+    is not already set; return its exit code."""
     print("+", " ".join(str(part) for part in command), flush=True)
-    return subprocess.call([str(part) for part in command], cwd=ROOT)
+    return subprocess.call([str(part) for part in command], cwd=ROOT,
+                           env={**(env or {}), **os.environ})
 
 
 def check(*command):
@@ -66,7 +72,7 @@ def run_tests(pytest_args):
         return lint
     unit = run(python, "-m", "pytest", "tests", "course_lib", "--doctest-modules",
                "--ignore-glob=*__main__.py", "--durations=20", "-n", "2",
-               "-p", "no:cacheprovider", *pytest_args)
+               "-p", "no:cacheprovider", *pytest_args, env=ONE_THREAD_EACH)
     if unit == PYTEST_NO_TESTS:
         print("pytest collected no unit tests: that is a failure here", flush=True)
     if unit != 0:
@@ -74,7 +80,7 @@ def run_tests(pytest_args):
     # book/conftest.py saves every chapter that passes here, for the book build to reuse
     shutil.rmtree(ROOT / "_build" / "executed", ignore_errors=True)
     notebooks = run(python, "-m", "pytest", "--nbval-lax", "book", "-n", "2",
-                    "--dist", "loadfile", "-p", "no:cacheprovider")
+                    "--dist", "loadfile", "-p", "no:cacheprovider", env=ONE_THREAD_EACH)
     if notebooks == PYTEST_NO_TESTS:
         print("nbval collected no notebooks: that is a failure here", flush=True)
         return 1
@@ -84,7 +90,7 @@ def run_tests(pytest_args):
 def build_book():
     """Execute every chapter (two at a time) and build the HTML book, Sphinx warnings as errors."""
     shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)
-    code = run(venv_python(), ROOT / "tools" / "execute_chapters.py")
+    code = run(venv_python(), ROOT / "tools" / "execute_chapters.py", env=ONE_THREAD_EACH)
     if code != 0:
         return code
     jupyter_book = VENV / ("Scripts" if os.name == "nt" else "bin") / "jupyter-book"

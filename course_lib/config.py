@@ -46,10 +46,10 @@ BUDGETS = {
         "kmeans_mnist_samples": 5_000,
         "pca_mnist_samples": 8_000,
         # generative models
-        "dcgan_epochs": 8,
+        "dcgan_epochs": 6,
         "vae_epochs": 10,
-        "vae2d_epochs": 6,
-        "cyclegan_epochs": 6,
+        "vae2d_epochs": 5,
+        "cyclegan_epochs": 5,
         "cyclegan_train_per_domain": 2_000,
         "cyclegan_batch_size": 32,
         "cyclegan_test_per_domain": None,  # the whole test split
