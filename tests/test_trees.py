@@ -169,6 +169,60 @@ def test_chunked_histograms_grow_the_same_tree(monkeypatch):
     np.testing.assert_array_equal(whole.tree_.threshold, chunked.tree_.threshold)
 
 
+def _grow_with_and_without_sorted_search(monkeypatch, criterion, fit):
+    """``fit()`` once with the sorted search and once with dense histograms at every level."""
+    calls = []
+    sorted_split = _tree._SORTED_SPLIT[criterion]
+
+    def counted(*args):
+        calls.append(len(args[1]))
+        return sorted_split(*args)
+
+    monkeypatch.setitem(_tree._SORTED_SPLIT, criterion, counted)
+    with_sorted = fit()
+    assert calls, "no level used the sorted search"
+    monkeypatch.setitem(_tree._SORTED_SPLIT, criterion, _tree._BEST_SPLIT[criterion])
+    return with_sorted, fit()
+
+
+@pytest.mark.parametrize("criterion", ["gini", "entropy"])
+def test_sorted_search_grows_the_dense_histogram_tree(monkeypatch, criterion):
+    """Levels of small nodes search occupied bins only; with integer weights the tree is the
+    one dense histograms grow, split for split."""
+    X, y = _load("breast_cancer")
+    X = np.round(X, 1)  # several rows per bin
+    weight = np.random.RandomState(0).randint(1, 4, size=len(y)).astype(float)
+    with_sorted, dense = _grow_with_and_without_sorted_search(
+        monkeypatch, criterion,
+        lambda: DecisionTreeClassifier(criterion=criterion, max_features=5, random_state=0).fit(
+            X, y, sample_weight=weight).tree_)
+    for name in ("feature", "threshold", "children_left", "value"):
+        np.testing.assert_array_equal(getattr(with_sorted, name), getattr(dense, name))
+
+
+def test_sorted_search_leaves_identical_rows_unsplit(monkeypatch):
+    """Pairs of identical rows with different labels: no node of a pair has a valid split."""
+    X = np.repeat(np.arange(40.0)[:, None], 2, axis=0)
+    y = np.tile([0, 1], 40)
+    with_sorted, dense = _grow_with_and_without_sorted_search(
+        monkeypatch, "gini", lambda: DecisionTreeClassifier().fit(X, y).tree_)
+    assert with_sorted.n_leaves == 40
+    np.testing.assert_array_equal(with_sorted.feature, dense.feature)
+    np.testing.assert_array_equal(with_sorted.threshold, dense.threshold)
+
+
+def test_sorted_search_grows_the_dense_histogram_forest(monkeypatch):
+    """Bootstrap counts are integer weights: the sorted search grows the same forest."""
+    from course_lib.trees import RandomForestClassifier
+
+    X, y = _load("wine")
+    with_sorted, dense = _grow_with_and_without_sorted_search(
+        monkeypatch, "gini", lambda: RandomForestClassifier(6, random_state=0).fit(X, y))
+    np.testing.assert_array_equal(with_sorted.predict_proba(X), dense.predict_proba(X))
+    for ours, reference in zip(with_sorted.estimators_, dense.estimators_, strict=True):
+        np.testing.assert_array_equal(ours.tree_.threshold, reference.tree_.threshold)
+
+
 # ---------------------------------------------------------------------------------------------
 # binning
 # ---------------------------------------------------------------------------------------------

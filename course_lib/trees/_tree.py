@@ -10,7 +10,9 @@ each tree starts as one root node and rows never leave their tree. Per level:
    features that are not constant in the node, as CART does);
 3. per-node histograms of the statistics over (candidate feature, bin), cumulative sums over the
    bins give the left child's statistics for every threshold at once, and the best split per node
-   is an ``argmin`` of the children's weighted impurity;
+   is an ``argmin`` of the children's weighted impurity; on levels of small nodes (with
+   integer statistics) the same split comes from the rows sorted by (node, feature, bin), which
+   visits occupied bins only;
 4. rows move to their child, and are re-sorted by child in O(n) with a counting partition.
 
 Nothing loops over samples or thresholds in Python; the Python loop runs over levels (and over
@@ -139,6 +141,23 @@ def _best_split_signature():
     ]
 
 
+def _children_impurity(left, right, usable, min_samples_leaf, criterion):
+    """Weighted impurity of both children of each candidate split, +inf where it is not allowed.
+
+    ``left`` and ``right`` (..., n_stats) are the children's statistics; ``usable`` (bool) must
+    broadcast to their shape without the last axis.
+    """
+    children = _weighted_impurity(left, criterion) + _weighted_impurity(right, criterion)
+    valid = (
+        (left[..., 0] >= min_samples_leaf)
+        & (right[..., 0] >= min_samples_leaf)
+        & (left[..., 1] > 0.0)
+        & (right[..., 1] > 0.0)
+        & usable
+    )
+    return tf.where(valid, children, np.inf)
+
+
 def _make_best_split(criterion):
     @tf.function(input_signature=_best_split_signature())
     def best_split(binned, row_sample, row_node, row_stats, candidates, usable, n_bins,
@@ -164,15 +183,8 @@ def _make_best_split(criterion):
         hist = tf.reshape(histograms.concat(), [n_candidates, n_nodes, n_bins, n_stats])
         left = tf.math.cumsum(hist, axis=2)  # statistics of x <= threshold[bin]
         right = left[:, :, -1:, :] - left
-        children = _weighted_impurity(left, criterion) + _weighted_impurity(right, criterion)
-        valid = (
-            (left[..., 0] >= min_samples_leaf)
-            & (right[..., 0] >= min_samples_leaf)
-            & (left[..., 1] > 0.0)
-            & (right[..., 1] > 0.0)
-            & tf.transpose(usable)[:, :, None]
-        )
-        children = tf.where(valid, children, np.inf)
+        children = _children_impurity(left, right, tf.transpose(usable)[:, :, None],
+                                      min_samples_leaf, criterion)
         # (nodes, slots * bins): argmin picks the first best slot, then the first best bin
         per_node = tf.reshape(tf.transpose(children, [1, 0, 2]), [n_nodes, -1])
         parent = _weighted_impurity(left[0, :, -1, :], criterion)
@@ -193,6 +205,66 @@ def _make_best_split(criterion):
 
 
 _BEST_SPLIT = {criterion: _make_best_split(criterion) for criterion in CRITERIA}
+
+
+def _make_sorted_split(criterion):
+    @tf.function(input_signature=_best_split_signature())
+    def sorted_split(binned, row_sample, row_node, row_stats, candidates, usable, n_bins,
+                     min_samples_leaf):
+        """The split of ``best_split`` from the occupied bins only, for integer statistics.
+
+        The (row, slot) pairs are sorted by (node, slot, bin); running sums over them, read at
+        the last pair of each occupied bin, are the left child's statistics of that bin. An
+        empty bin splits as the occupied bin before it, and the first of equal candidates is
+        chosen, so only occupied bins can win. Sums of integer-valued statistics are exact in
+        any order: the children's statistics, and so the split, equal ``best_split``'s. Work
+        grows with rows times candidates, not with nodes times candidates times bins.
+        """
+        n_nodes = tf.shape(candidates)[0]
+        n_candidates = tf.shape(candidates)[1]
+        n_features = tf.shape(binned)[1]
+        columns = tf.gather(candidates, row_node)  # (rows, slots)
+        bins = tf.gather(tf.reshape(binned, [-1]), row_sample[:, None] * n_features + columns)
+        segment = row_node[:, None] * n_candidates + tf.range(n_candidates)[None, :]
+        key = tf.reshape(segment * n_bins + bins, [-1])  # (rows * slots,)
+        order = tf.argsort(key)
+        key = tf.gather(key, order)
+        stats = tf.gather(row_stats, order // n_candidates)
+        n_segments = n_nodes * n_candidates
+        totals = tf.math.unsorted_segment_sum(stats, key // n_bins, n_segments)
+        before = tf.math.cumsum(totals, axis=0, exclusive=True)  # sums of earlier segments
+        # the last pair of each occupied (node, slot, bin)
+        ends = tf.concat([key[1:] != key[:-1], [True]], axis=0)
+        cell_key = tf.boolean_mask(key, ends)
+        cell_segment = cell_key // n_bins
+        left = (tf.boolean_mask(tf.math.cumsum(stats, axis=0), ends)
+                - tf.gather(before, cell_segment))
+        right = tf.gather(totals, cell_segment) - left
+        children = _children_impurity(left, right,
+                                      tf.gather(tf.reshape(usable, [-1]), cell_segment),
+                                      min_samples_leaf, criterion)
+        cell_node = cell_segment // n_candidates
+        # (the minimum over no finite value is the largest float, not inf)
+        best_children = tf.math.unsorted_segment_min(children, cell_node, n_nodes)
+        found = tf.math.unsorted_segment_max(
+            tf.cast(tf.math.is_finite(children), tf.int32), cell_node, n_nodes) > 0
+        parent = _weighted_impurity(totals[::n_candidates], criterion)
+        tolerance = 1e-9 * tf.maximum(tf.abs(parent), 1e-300)  # ties as in best_split
+        is_best = children <= tf.gather(best_children + tolerance, cell_node)
+        in_node = cell_key - cell_node * n_candidates * n_bins  # slot * n_bins + bin
+        best = tf.math.unsorted_segment_min(
+            tf.where(is_best, in_node, n_candidates * n_bins), cell_node, n_nodes)
+        best = tf.minimum(best, n_candidates * n_bins - 1)  # nodes without a valid split
+        return (
+            tf.gather(candidates, best // n_bins, batch_dims=1),
+            best % n_bins,
+            found,
+        )
+
+    return sorted_split
+
+
+_SORTED_SPLIT = {criterion: _make_sorted_split(criterion) for criterion in CRITERIA}
 
 
 @tf.function(
@@ -336,11 +408,11 @@ def grow_trees(binned, n_bins, thresholds, row_sample, row_tree, row_stats, n_tr
     binned = tf.constant(binned, tf.int32)
     row_sample = tf.constant(row_sample, tf.int32)
     row_node = tf.constant(row_tree, tf.int32)
+    # integer statistics below 2**53 sum exactly in any order: the sorted search may serve
+    integer_stats = bool(np.all(row_stats == np.rint(row_stats))
+                         and np.abs(row_stats).sum(axis=0).max(initial=0.0) < 2.0**53)
     row_stats = tf.constant(row_stats, tf.float64)
-    best_split = _BEST_SPLIT[settings.criterion]
     node_totals = _NODE_TOTALS[settings.criterion]
-    n_stats = row_stats.shape[1]
-    nodes_per_call = max(1, _HISTOGRAM_BUDGET // (settings.n_candidates * n_bins * n_stats))
     level_tree = np.arange(n_trees)  # tree of each node of the current level
     level_parent = np.full(n_trees, -1)  # global id of the parent
     levels = []
@@ -371,8 +443,8 @@ def grow_trees(binned, n_bins, thresholds, row_sample, row_tree, row_stats, n_tr
         if len(split_nodes) < n_nodes:
             row_sample, row_node, row_stats = _keep_rows(row_sample, row_node, row_stats, local)
         feature, bins, found = _search_level(
-            best_split, binned, row_sample, row_node, row_stats, len(split_nodes), n_bins,
-            n_features, settings, rng, nodes_per_call)
+            binned, row_sample, row_node, row_stats, totals[split_nodes, 0], n_bins, n_features,
+            settings, rng, integer_stats)
         if not found.any():
             break
         split = split_nodes[found]
@@ -389,28 +461,60 @@ def grow_trees(binned, n_bins, thresholds, row_sample, row_tree, row_stats, n_tr
     return _assemble(levels, n_trees, thresholds, settings.criterion)
 
 
-def _search_level(best_split, binned, row_sample, row_node, row_stats, n_nodes, n_bins,
-                  n_features, settings, rng, nodes_per_call):
-    """Best split of every node of one level, in chunks of nodes; returns NumPy arrays."""
+def _node_chunks(node_rows, max_rows, max_nodes):
+    """Bounds of consecutive node ranges with at most ``max_nodes`` nodes and ``max_rows`` rows.
+
+    ``node_rows`` (n_nodes,) counts each node's rows; a node with more than ``max_rows`` rows
+    is a range of its own. Returns the range bounds ``[0, ..., n_nodes]`` as a list.
+    """
+    ends = np.cumsum(node_rows)
+    bounds = [0]
+    while bounds[-1] < len(node_rows):
+        start = bounds[-1]
+        rows_before = ends[start - 1] if start else 0
+        stop = int(np.searchsorted(ends, rows_before + max_rows, side="right"))
+        bounds.append(min(max(stop, start + 1), start + max_nodes, len(node_rows)))
+    return bounds
+
+
+def _search_level(binned, row_sample, row_node, row_stats, node_rows, n_bins, n_features,
+                  settings, rng, integer_stats):
+    """Best split of every node of one level, in chunks of nodes; returns NumPy arrays.
+
+    ``node_rows`` (n_nodes,) counts the rows of each node. Levels whose nodes hold on average
+    fewer rows than half the bins use the sorted search (with integer statistics), which
+    touches occupied bins only; the others build dense histograms.
+    """
+    n_nodes = len(node_rows)
+    n_stats = row_stats.shape[1]
     if settings.n_candidates < n_features:
         seed = tf.constant(rng.randint(0, 2**31 - 1, size=2), tf.int32)
         candidates, usable = _draw_candidates(binned, row_sample, row_node, n_nodes,
                                               settings.n_candidates, seed)
     else:
         candidates, usable = _all_features(n_nodes, n_features)
+    n_candidates = candidates.shape[1]
+    node_rows = np.rint(node_rows).astype(np.int64)
+    if integer_stats and 2 * node_rows.sum() < n_nodes * n_bins:
+        split = _SORTED_SPLIT[settings.criterion]
+        # (row, slot) pairs within the histogram budget; keys (node, slot, bin) within int32
+        bounds = _node_chunks(node_rows, max(1, _HISTOGRAM_BUDGET // (n_candidates * n_stats)),
+                              (2**31 - 1) // (n_candidates * n_bins))
+    else:
+        split = _BEST_SPLIT[settings.criterion]
+        bounds = _node_chunks(node_rows, np.inf,
+                              max(1, _HISTOGRAM_BUDGET // (n_candidates * n_bins * n_stats)))
     n_bins = tf.constant(n_bins, tf.int32)
     min_samples_leaf = tf.constant(float(settings.min_samples_leaf), tf.float64)
-    if n_nodes <= nodes_per_call:
-        outputs = [best_split(binned, row_sample, row_node, row_stats, candidates, usable, n_bins,
-                              min_samples_leaf)]
+    if len(bounds) == 2:
+        outputs = [split(binned, row_sample, row_node, row_stats, candidates, usable, n_bins,
+                         min_samples_leaf)]
     else:  # rows are sorted by node: a chunk of nodes is a slice of rows
-        node_rows = np.concatenate(
-            [[0], np.cumsum(np.bincount(row_node.numpy(), minlength=n_nodes))])
+        row_bounds = np.concatenate([[0], np.cumsum(node_rows)])
         outputs = []
-        for start in range(0, n_nodes, nodes_per_call):
-            stop = min(start + nodes_per_call, n_nodes)
-            first, last = node_rows[start], node_rows[stop]
-            outputs.append(best_split(
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            first, last = row_bounds[start], row_bounds[stop]
+            outputs.append(split(
                 binned, row_sample[first:last], row_node[first:last] - start,
                 row_stats[first:last], candidates[start:stop], usable[start:stop], n_bins,
                 min_samples_leaf))
