@@ -1,5 +1,7 @@
 """Random forest: bagged CART trees with per-node feature subsampling, grown together."""
 
+import concurrent.futures
+import os
 import warnings
 
 import numpy as np
@@ -36,7 +38,8 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
 
     Each tree is grown on a bootstrap sample (as integer sample weights) and tries
     ``max_features`` features per node; the forest averages the trees' class fractions. All the
-    trees of a batch grow together, one level at a time.
+    trees of a batch grow together, one level at a time; batches grow side by side, one thread
+    per CPU core.
 
     Parameters
     ----------
@@ -122,13 +125,25 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
         one_hot = np.eye(self.n_classes_)[y_index]
         in_bag_rows = np.count_nonzero(tree_weight, axis=1)
         per_batch = max(1, _ROW_BUDGET // int(in_bag_rows.max() * (2 + self.n_classes_)))
-        trees = []
-        for first in range(0, n_trees, per_batch):
+        n_threads = os.cpu_count() or 1
+        # at least one batch per thread, batches of equal size
+        n_batches = max(-(-n_trees // per_batch), min(n_threads, n_trees))
+        per_batch = -(-n_trees // n_batches)
+        firsts = range(0, n_trees, per_batch)
+        # each batch draws its features from its own generator: the forest does not depend on
+        # which thread runs first
+        batch_seeds = rng.randint(0, 2**31 - 1, size=len(firsts))
+
+        def grow_batch(first, seed):
             batch = tree_weight[first:first + per_batch]
             row_tree, row_sample = np.nonzero(batch)  # sorted by tree
             stats = row_statistics(batch[row_tree, row_sample], one_hot[row_sample], criterion)
-            trees += grow_trees(binned, binner.n_bins_, binner.thresholds_, row_sample, row_tree,
-                                stats, len(batch), settings, rng)
+            return grow_trees(binned, binner.n_bins_, binner.thresholds_, row_sample, row_tree,
+                              stats, len(batch), settings, np.random.RandomState(seed))
+
+        with concurrent.futures.ThreadPoolExecutor(min(n_threads, len(firsts))) as pool:
+            trees = [tree for batch in pool.map(grow_batch, firsts, batch_seeds)
+                     for tree in batch]
         params = {name: getattr(self, name) for name in _TREE_PARAMS}
         self.estimators_ = [
             DecisionTreeClassifier._around(params, tree, settings.n_candidates, X.shape[1],
