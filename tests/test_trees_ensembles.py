@@ -124,6 +124,20 @@ def test_forest_batches_of_trees_give_valid_forests(monkeypatch):
     assert forest.score(X, y) > 0.95
 
 
+def test_forest_does_not_depend_on_the_number_of_cores(monkeypatch):
+    """Batches of trees grow on one thread per core; each batch has its own seed."""
+    import os
+
+    X, y = _load("wine")
+    probabilities = []
+    for n_cores in (1, 2, 3):
+        monkeypatch.setattr(os, "cpu_count", lambda n_cores=n_cores: n_cores)
+        forest = RandomForestClassifier(5, random_state=0).fit(X, y)
+        probabilities.append(forest.predict_proba(X))
+    for other in probabilities[1:]:
+        np.testing.assert_array_equal(other, probabilities[0])
+
+
 # ---------------------------------------------------------------------------------------------
 # gradient boosting
 # ---------------------------------------------------------------------------------------------

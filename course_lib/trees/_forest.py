@@ -29,6 +29,9 @@ from course_lib.trees._tree import (
 
 # Trees grown in one batch hold at most this many row statistics (float64 values: 128 MiB).
 _ROW_BUDGET = 1 << 24
+# Trees grow in at least this many batches, side by side on threads; the batches, and so the
+# forest, do not depend on the machine's number of cores.
+_MIN_BATCHES = 2
 _TREE_PARAMS = ("criterion", "max_depth", "min_samples_split", "min_samples_leaf",
                 "max_features", "max_bins")
 
@@ -125,13 +128,12 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
         one_hot = np.eye(self.n_classes_)[y_index]
         in_bag_rows = np.count_nonzero(tree_weight, axis=1)
         per_batch = max(1, _ROW_BUDGET // int(in_bag_rows.max() * (2 + self.n_classes_)))
-        n_threads = os.cpu_count() or 1
-        # at least one batch per thread, batches of equal size
-        n_batches = max(-(-n_trees // per_batch), min(n_threads, n_trees))
+        # batches of equal size, at least _MIN_BATCHES of them
+        n_batches = max(-(-n_trees // per_batch), min(_MIN_BATCHES, n_trees))
         per_batch = -(-n_trees // n_batches)
         firsts = range(0, n_trees, per_batch)
         # each batch draws its features from its own generator: the forest does not depend on
-        # which thread runs first
+        # which thread runs first, nor on how many threads there are
         batch_seeds = rng.randint(0, 2**31 - 1, size=len(firsts))
 
         def grow_batch(first, seed):
@@ -141,7 +143,8 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
             return grow_trees(binned, binner.n_bins_, binner.thresholds_, row_sample, row_tree,
                               stats, len(batch), settings, np.random.RandomState(seed))
 
-        with concurrent.futures.ThreadPoolExecutor(min(n_threads, len(firsts))) as pool:
+        n_threads = min(os.cpu_count() or 1, len(firsts))
+        with concurrent.futures.ThreadPoolExecutor(n_threads) as pool:
             trees = [tree for batch in pool.map(grow_batch, firsts, batch_seeds)
                      for tree in batch]
         params = {name: getattr(self, name) for name in _TREE_PARAMS}
