@@ -156,10 +156,10 @@ def _solve_batch(X, index, signs, C, rbf, gamma, max_iter, tol):
     """Two-level SMO on a batch of B dual problems at once.
 
     ``X`` (n, p) holds the training data, ``index`` (B, m) each problem's rows of it and
-    ``signs`` (B, m) float64 their labels +-1 (0 marks padding). Kernel rows are computed in
-    X's dtype, alpha and G kept in float64; G's update is computed in float64 for the linear
-    kernel (as X (X_W^T delta), never forming K). Returns (alpha (B, m), intercept (B,), SMO steps,
-    converged).
+    ``signs`` (B, m) float64 their labels +-1 (0 marks padding). Kernel rows and blocks are
+    computed in X's dtype, alpha and G kept in float64; G's update is computed in float64 for
+    the linear kernel (as X (X_W^T delta), never forming K). Returns (alpha (B, m),
+    intercept (B,), SMO steps, converged).
     """
     points = tf.gather(X, index)
     size = index.shape[1]
@@ -195,8 +195,10 @@ def _solve_batch(X, index, signs, C, rbf, gamma, max_iter, tol):
             block = tf.cast(kernel_rows if q == size
                             else tf.gather(kernel_rows, work, axis=2, batch_dims=1), tf.float64)
         else:
+            # The block only steers the inner SMO: G below is recomputed in float64 and the
+            # stopping test m - M <= tol is made on it, so X's dtype suffices here.
+            block = tf.cast(_kernel(on_work(points), on_work(points), rbf, gamma), tf.float64)
             points64 = tf.cast(points, tf.float64)
-            block = _kernel(on_work(points64), on_work(points64), rbf, gamma)
 
         # A working set holding the whole problem is solved to tol at once.
         eps = tol if q == size else tf.maximum(tol, LOCAL_SHRINK * gap)
