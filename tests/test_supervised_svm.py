@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from course_lib.supervised import SVC, LogisticRegression
-from course_lib.supervised._svm import _smo
+from course_lib.supervised._svm import _first_max, _smo
 
 
 def _split(X, y, seed):
@@ -87,6 +87,17 @@ def test_smo_solves_two_point_problem_in_closed_form(C, expected):
     np.testing.assert_allclose(alpha.numpy(), [[expected, expected]], rtol=0, atol=1e-12)
     np.testing.assert_allclose(grad.numpy(), [[2 * expected - 1] * 2], rtol=0, atol=1e-12)
     assert int(steps) == 1
+
+
+def test_first_max_matches_argmax_with_ties_and_empty_rows():
+    # Rows with repeated maxima, an all -inf row (an empty I_up) and random values: the same
+    # index (the first maximum, as np.argmax) and value.
+    rng = np.random.default_rng(0)
+    values = np.vstack([[1.0, 3.0, 3.0, -np.inf, 3.0], np.full(5, -np.inf),
+                        rng.integers(0, 3, (20, 5)).astype(float), rng.standard_normal((5, 5))])
+    index, top = _first_max(tf.constant(values))
+    np.testing.assert_array_equal(index.numpy(), values.argmax(axis=1))
+    np.testing.assert_array_equal(top.numpy(), values.max(axis=1))
 
 
 def test_svc_linear_coef_gives_decision_function():
