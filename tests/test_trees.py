@@ -7,7 +7,12 @@ from sklearn import tree as sk_tree
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from course_lib.trees import DecisionTreeClassifier, DecisionTreeRegressor, _tree
+from course_lib.trees import (
+    DecisionTreeClassifier,
+    DecisionTreeRegressor,
+    RandomForestClassifier,
+    _tree,
+)
 from course_lib.trees._binning import QuantileBinner
 
 DATASETS = ("iris", "wine", "breast_cancer", "digits")
@@ -187,15 +192,16 @@ def _grow_with_and_without_sorted_search(monkeypatch, criterion, fit):
 
 @pytest.mark.parametrize("criterion", ["gini", "entropy"])
 def test_sorted_search_grows_the_dense_histogram_tree(monkeypatch, criterion):
-    """Levels of small nodes search occupied bins only; with integer weights the tree is the
-    one dense histograms grow, split for split."""
+    """A forest's levels of small nodes search occupied bins only; with integer weights a tree
+    is the one dense histograms grow, split for split."""
     X, y = _load("breast_cancer")
     X = np.round(X, 1)  # several rows per bin
     weight = np.random.RandomState(0).randint(1, 4, size=len(y)).astype(float)
     with_sorted, dense = _grow_with_and_without_sorted_search(
         monkeypatch, criterion,
-        lambda: DecisionTreeClassifier(criterion=criterion, max_features=5, random_state=0).fit(
-            X, y, sample_weight=weight).tree_)
+        lambda: RandomForestClassifier(1, criterion=criterion, max_features=5, bootstrap=False,
+                                       random_state=0).fit(X, y, sample_weight=weight)
+        .estimators_[0].tree_)
     for name in ("feature", "threshold", "children_left", "value"):
         np.testing.assert_array_equal(getattr(with_sorted, name), getattr(dense, name))
 
@@ -205,7 +211,9 @@ def test_sorted_search_leaves_identical_rows_unsplit(monkeypatch):
     X = np.repeat(np.arange(40.0)[:, None], 2, axis=0)
     y = np.tile([0, 1], 40)
     with_sorted, dense = _grow_with_and_without_sorted_search(
-        monkeypatch, "gini", lambda: DecisionTreeClassifier().fit(X, y).tree_)
+        monkeypatch, "gini",
+        lambda: RandomForestClassifier(1, max_features=None, bootstrap=False).fit(X, y)
+        .estimators_[0].tree_)
     assert with_sorted.n_leaves == 40
     np.testing.assert_array_equal(with_sorted.feature, dense.feature)
     np.testing.assert_array_equal(with_sorted.threshold, dense.threshold)
@@ -213,8 +221,6 @@ def test_sorted_search_leaves_identical_rows_unsplit(monkeypatch):
 
 def test_sorted_search_grows_the_dense_histogram_forest(monkeypatch):
     """Bootstrap counts are integer weights: the sorted search grows the same forest."""
-    from course_lib.trees import RandomForestClassifier
-
     X, y = _load("wine")
     with_sorted, dense = _grow_with_and_without_sorted_search(
         monkeypatch, "gini", lambda: RandomForestClassifier(6, random_state=0).fit(X, y))

@@ -141,7 +141,8 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
             row_tree, row_sample = np.nonzero(batch)  # sorted by tree
             stats = row_statistics(batch[row_tree, row_sample], one_hot[row_sample], criterion)
             return grow_trees(binned, binner.n_bins_, binner.thresholds_, row_sample, row_tree,
-                              stats, len(batch), settings, np.random.RandomState(seed))
+                              stats, len(batch), settings, np.random.RandomState(seed),
+                              sorted_search=True)
 
         n_threads = min(os.cpu_count() or 1, len(firsts))
         with concurrent.futures.ThreadPoolExecutor(n_threads) as pool:

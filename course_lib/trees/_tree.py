@@ -382,7 +382,7 @@ class GrowthSettings:
 
 
 def grow_trees(binned, n_bins, thresholds, row_sample, row_tree, row_stats, n_trees, settings,
-               rng):
+               rng, sorted_search=False):
     """Grow ``n_trees`` trees level by level on the same binned data.
 
     Parameters
@@ -399,6 +399,10 @@ def grow_trees(binned, n_bins, thresholds, row_sample, row_tree, row_stats, n_tr
     settings : GrowthSettings
     rng : numpy.random.RandomState
         Seeds the feature draws.
+    sorted_search : bool, default=False
+        Let levels of small nodes use the sorted search (see :func:`_search_level`). It runs on
+        one core, where dense histograms use several: it pays when each core grows its own
+        batch of trees, as a forest's threads do.
 
     Returns
     -------
@@ -409,7 +413,7 @@ def grow_trees(binned, n_bins, thresholds, row_sample, row_tree, row_stats, n_tr
     row_sample = tf.constant(row_sample, tf.int32)
     row_node = tf.constant(row_tree, tf.int32)
     # integer statistics below 2**53 sum exactly in any order: the sorted search may serve
-    integer_stats = bool(np.all(row_stats == np.rint(row_stats))
+    integer_stats = sorted_search and bool(np.all(row_stats == np.rint(row_stats))
                          and np.abs(row_stats).sum(axis=0).max(initial=0.0) < 2.0**53)
     row_stats = tf.constant(row_stats, tf.float64)
     node_totals = _NODE_TOTALS[settings.criterion]
