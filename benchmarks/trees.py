@@ -25,9 +25,10 @@ data sets. Each forest is fitted once; ``predict`` on the test rows is timed
 beside the ratio, and the TensorFlow device that ran. Timings on a shared machine are noisy.
 """
 
-import argparse
+import argparse  # noqa: I001  (course_lib is imported before TensorFlow, below)
 import time
 
+import course_lib  # noqa: F401  (first: TensorFlow then starts without its log lines)
 import numpy as np
 import tensorflow as tf
 from sklearn import ensemble, tree
