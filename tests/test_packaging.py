@@ -52,3 +52,12 @@ def test_bundled_data_is_declared_package_data():
     declared = {p.name for pattern in package_data["course_lib.datasets"]
                 for p in (ROOT / "course_lib" / "datasets").glob(pattern)}
     assert declared == {p.name for p in data_dir.glob("*.gz")} and len(declared) == 2
+
+
+def test_shipped_weights_are_declared_package_data():
+    package_data = _pyproject()["tool"]["setuptools"]["package-data"]
+    for package in ("course_lib.metrics", "course_lib.generative"):
+        folder = ROOT.joinpath(*package.split("."))
+        declared = {p for pattern in package_data[package] for p in folder.glob(pattern)}
+        shipped = {p for p in (folder / "weights").iterdir() if p.suffix in (".keras", ".json")}
+        assert declared == shipped and declared, package

@@ -1,5 +1,5 @@
 """Generative models trained with ``model.fit``: DCGAN, VAE, CycleGAN, diffusion and flow
-matching, their builders and pipelines.
+matching, their builders and pipelines, and a shipped pixel flow-matching model.
 
 Every model implements ``sample_grid_images() -> (images, ncols)`` for :class:`SampleGrid`,
 saves to and loads from the ``.keras`` format, and trains under ``tf.distribute`` strategies.
@@ -36,6 +36,7 @@ from course_lib.generative._denoisers import (
 )
 from course_lib.generative._diffusion import Diffusion, NoiseSchedule, guided_prediction
 from course_lib.generative._flow_matching import FlowMatching, euler_step, heun_step
+from course_lib.generative._pretrained import load_pixel_flow, pixel_flow_record
 from course_lib.generative._vae import (
     VAE,
     bernoulli_nll,
@@ -68,6 +69,8 @@ __all__ = [
     "euler_step",
     "guided_prediction",
     "heun_step",
+    "load_pixel_flow",
+    "pixel_flow_record",
     "SampleGrid",
     "VAE",
     "bernoulli_nll",
