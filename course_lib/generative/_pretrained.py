@@ -13,7 +13,7 @@ import functools
 import json
 import pathlib
 
-import keras
+from course_lib._shipped_weights import load_shipped_model
 
 PIXEL_FLOW_PATH = pathlib.Path(__file__).parent / "weights" / "pixel_flow.keras"
 PIXEL_FLOW_RECORD_PATH = PIXEL_FLOW_PATH.with_suffix(".json")
@@ -21,12 +21,7 @@ PIXEL_FLOW_RECORD_PATH = PIXEL_FLOW_PATH.with_suffix(".json")
 
 @functools.lru_cache(maxsize=1)
 def _cached_pixel_flow():
-    if not PIXEL_FLOW_PATH.exists():
-        raise FileNotFoundError(
-            f"{PIXEL_FLOW_PATH} is missing; recreate it with "
-            "`python -m course_lib.generative.train_pixel_flow` or reinstall course_lib"
-        )
-    return keras.saving.load_model(PIXEL_FLOW_PATH, compile=False)
+    return load_shipped_model(PIXEL_FLOW_PATH, "course_lib.generative.train_pixel_flow")
 
 
 def load_pixel_flow():

@@ -13,6 +13,8 @@ import pathlib
 import keras
 import numpy as np
 
+from course_lib._shipped_weights import load_shipped_model
+
 WEIGHTS_PATH = pathlib.Path(__file__).parent / "weights" / "mnist_classifier.keras"
 IMAGE_SHAPE = (28, 28, 1)
 FEATURE_LAYER = "features"
@@ -41,13 +43,8 @@ def build_mnist_classifier(image_shape=IMAGE_SHAPE):
 
 @functools.lru_cache(maxsize=1)
 def _cached_classifier():
-    if not WEIGHTS_PATH.exists():
-        raise FileNotFoundError(
-            f"{WEIGHTS_PATH} is missing; recreate it with "
-            "`python -m course_lib.metrics.train_classifier` or reinstall course_lib"
-        )
     # Layers are saved with a float32 policy, so a global mixed_float16 policy is not applied.
-    return keras.saving.load_model(WEIGHTS_PATH, compile=False)
+    return load_shipped_model(WEIGHTS_PATH, "course_lib.metrics.train_classifier")
 
 
 @functools.lru_cache(maxsize=1)
