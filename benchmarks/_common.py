@@ -1,4 +1,5 @@
-"""Helpers the benchmark scripts share: the timer, the GAN evaluation and the CycleGAN judge.
+"""Helpers the benchmark scripts share: the timer, the GAN evaluation, time-to-FID and the
+CycleGAN judge.
 
 Scripts import these from here, never from one another.
 """
@@ -36,6 +37,34 @@ def gan_quality(real_features):
         fid = metrics.frechet_distance(metrics.classifier_features(images), real_features)
         return fid, float(metrics.class_histogram(images).min())
     return evaluate
+
+
+def first_time_under(records, threshold):
+    """Training seconds of the first record ``(epoch, seconds, fid, ...)`` with fid <= threshold."""
+    return next((record[1] for record in records if record[2] <= threshold), None)
+
+
+def print_times_to_fid(course_records, reference_records, thresholds, reference_name):
+    """Print course_lib's and the reference's training seconds to each FID threshold.
+
+    Records are ``(epoch, training seconds, fid, ...)`` in training order; when the reference
+    never reaches a threshold, its whole training time gives a lower bound on the speed-up.
+    """
+    reference_trained = reference_records[-1][1]
+    for threshold in thresholds:
+        course_time = first_time_under(course_records, threshold)
+        reference_time = first_time_under(reference_records, threshold)
+        if course_time is None:
+            ratio = "course_lib did not reach it"
+        elif reference_time is None:
+            ratio = (f"{reference_name} did not reach it: more than "
+                     f"{reference_trained / course_time:.1f}x")
+        else:
+            ratio = f"{reference_time / course_time:.1f}x sooner"
+        course_text = "-" if course_time is None else f"{course_time:.1f} s"
+        reference_text = "-" if reference_time is None else f"{reference_time:.1f} s"
+        print(f"time to FID <= {threshold:.2f}: course_lib {course_text}, "
+              f"{reference_name} {reference_text} ({ratio})")
 
 
 class Judge:

@@ -41,7 +41,7 @@ import tensorflow as tf
 
 from course_lib import config, generative, metrics
 from course_lib.datasets import load_mnist
-from _common import N_EVAL, gan_quality
+from _common import N_EVAL, gan_quality, print_times_to_fid
 
 
 # --- tutorial references (plain TensorFlow, as in the TF tutorials) ---------------------------
@@ -174,10 +174,6 @@ def run_for(trainer, dataset, seconds, evaluate):
     return records
 
 
-def first_time_under(records, threshold):
-    return next((seconds for _, seconds, fid, _ in records if fid <= threshold), None)
-
-
 def benchmark_gan(x_train, x_test, seconds, tutorial_seconds):
     real_features = metrics.classifier_features(x_test[:N_EVAL])
     real_fid = metrics.frechet_distance(metrics.classifier_features(x_train[:N_EVAL]),
@@ -204,19 +200,8 @@ def benchmark_gan(x_train, x_test, seconds, tutorial_seconds):
     tutorial_trained = tutorial_records[-1][1]
     print(f"\nbest tutorial FID within {tutorial_trained:.0f} s: {best_tutorial:.2f}")
     final_course = course_records[-1][2]
-    for threshold in (best_tutorial, final_course, 2 * real_fid):
-        course_time = first_time_under(course_records, threshold)
-        tutorial_time = first_time_under(tutorial_records, threshold)
-        if course_time is None:
-            ratio = "course_lib did not reach it"
-        elif tutorial_time is None:
-            ratio = f"tutorial did not reach it: more than {tutorial_trained / course_time:.1f}x"
-        else:
-            ratio = f"{tutorial_time / course_time:.1f}x sooner"
-        course_text = "-" if course_time is None else f"{course_time:.1f} s"
-        tutorial_text = "-" if tutorial_time is None else f"{tutorial_time:.1f} s"
-        print(f"time to FID <= {threshold:.2f}: course_lib {course_text}, "
-              f"tutorial {tutorial_text} ({ratio})")
+    print_times_to_fid(course_records, tutorial_records,
+                       (best_tutorial, final_course, 2 * real_fid), "tutorial")
 
 
 def benchmark_vae(x_train, x_test, seconds):
