@@ -33,10 +33,14 @@ def gan_quality(real_features):
     ``metrics.classifier_features`` of the real digits the FID compares against.
     """
     def evaluate(trainer):
-        images = (trainer.generate(N_EVAL, seed=1) + 1.0) / 2.0
-        fid = metrics.frechet_distance(metrics.classifier_features(images), real_features)
-        return fid, float(metrics.class_histogram(images).min())
+        return image_quality((trainer.generate(N_EVAL, seed=1) + 1.0) / 2.0, real_features)
     return evaluate
+
+
+def image_quality(images, real_features):
+    """(classifier FID, rarest class share) of digit images (n, 28, 28, 1) in [0, 1]."""
+    fid = metrics.frechet_distance(metrics.classifier_features(images), real_features)
+    return fid, float(metrics.class_histogram(images).min())
 
 
 def first_time_under(records, threshold):

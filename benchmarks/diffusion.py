@@ -12,8 +12,13 @@ sampling and the time-to-quality race; ``--ddpm-epochs 12`` trains a DDPM and a 
 On the bundled MNIST split (8,000 train / 2,000 test), every FID is the classifier FID of 2,000
 samples against the first 2,000 test digits, as in the GAN and diffusion chapters:
 
-- FID, rarest class share and sampling seconds of unguided samples against the number of Euler
-  and Heun steps (network evaluations per sample: S for Euler, 2S for Heun);
+- "unguided" has two meanings for this class-conditional model: samples with "no label" (the
+  unconditional prediction alone) and samples with labels at guidance weight 0, which draw from
+  p(x) = sum_y p(y) p(x | y) as class-conditional models' FIDs are usually measured;
+- FID, rarest class share and sampling seconds of "no label" samples against the number of
+  Euler and Heun steps (network evaluations per sample: S for Euler, 2S for Heun);
+- FID, rarest class share and requested-class share of 10-step samples at weight 0 with even
+  labels (each digit 10%) and with labels drawn at the training labels' frequencies;
 - classifier-free guidance: 100 samples per class at each guidance weight, 10 Euler steps; the
   share read as the requested class by the metrics' classifier and by an independent logistic
   regression on pixels, and the FID of those 1,000 class-balanced samples against the first
@@ -23,10 +28,10 @@ samples against the first 2,000 test digits, as in the GAN and diffusion chapter
 - a DDPM (epsilon prediction, cosine schedule, T = 1,000) with the shipped model's U-Net,
   labels and recipe (``train_pixel_flow.train_pixel_model``) for ``--ddpm-epochs``, trained
   here, and a flow model with the same recipe and epochs (the shipped model at its own 48
-  epochs, else trained here); the FID of ``--ddpm-samples`` unguided samples against as many
-  test digits for the DDPM's full 1,000-step ancestral sampler, DDIM with 10 and 50 steps and
-  the flow model with 5 and 10 Euler steps, for the goal "flow matching with <= 10 Euler steps
-  within 25% of the DDPM's full-schedule FID";
+  epochs, else trained here); the FID of ``--ddpm-samples`` weight-0 samples (labels at the
+  training frequencies) against as many test digits for the DDPM's full 1,000-step ancestral
+  sampler, DDIM with 10 and 50 steps and the flow model with 5 and 10 Euler steps, for the goal
+  "flow matching with <= 10 Euler steps within 25% of the DDPM's full-schedule FID";
 - time to quality: the shipped model's recipe shortened to ``--race-epochs`` against a plain
   reference in the configuration of the keras-io DDIM example, adapted to 28 x 28 (widths
   32/64/96, two residual blocks a level, un-normalised BatchNorm, a 32-d sinusoidal embedding of
@@ -52,7 +57,7 @@ from course_lib import config, generative, metrics
 from course_lib.datasets import load_mnist
 from course_lib.generative import train_pixel_flow
 from course_lib.generative._pretrained import PIXEL_FLOW_PATH
-from _common import N_EVAL, gan_quality, print_times_to_fid
+from _common import N_EVAL, gan_quality, image_quality, print_times_to_fid
 
 # --- keras-io DDIM reference (plain Keras, in that example's configuration at 28 x 28) ----------
 
@@ -195,9 +200,7 @@ def time_to_quality(x_train, y_train, real_features, epochs, every):
     (AdamW 1e-3, weight decay 1e-4) on the same 8,000 digits.
     """
     def evaluate(model):
-        images = unit(model.sample(N_EVAL, 10, seed=1))
-        fid = metrics.frechet_distance(metrics.classifier_features(images), real_features)
-        return fid, float(metrics.class_histogram(images).min())
+        return image_quality(unit(model.sample(N_EVAL, 10, seed=1)), real_features)
 
     config.set_seed(0)
     course = train_pixel_flow.build_pixel_flow()
@@ -233,14 +236,19 @@ GUIDANCE_WEIGHTS = (0.0, 1.0, 2.0, 4.0)
 PER_CLASS = 100
 
 
+def training_labels(y_train, n, seed=0):
+    """n labels drawn from the training labels' frequencies: c ~ p(c) for x ~ p(x | c)."""
+    return np.random.default_rng(seed).choice(y_train, n)
+
+
 def unit(images):
     """Samples in about [-1, 1] -> [0, 1]."""
     return (np.clip(images, -1.0, 1.0) + 1.0) / 2.0
 
 
 def step_table(model, real_features):
-    """FID, rarest class and seconds of N_EVAL unguided samples per (method, steps)."""
-    print(f"\nunguided samples, {N_EVAL} each")
+    """FID, rarest class and seconds of N_EVAL "no label" samples per (method, steps)."""
+    print(f"\nunguided samples with no label, {N_EVAL} each")
     print(f"{'method':>6} {'steps':>5} {'evals':>5} {'FID':>7} {'rarest':>7} {'seconds':>8}")
     rows = {}
     for method, steps in STEP_GRID:
@@ -248,11 +256,24 @@ def step_table(model, real_features):
         start = time.perf_counter()
         images = unit(model.sample(N_EVAL, steps, method, seed=1))
         seconds = time.perf_counter() - start
-        fid = metrics.frechet_distance(metrics.classifier_features(images), real_features)
-        rarest = float(metrics.class_histogram(images).min())
+        fid, rarest = image_quality(images, real_features)
         evals = steps * (2 if method == "heun" else 1)
         rows[method, steps] = fid, rarest
         print(f"{method:>6} {steps:5d} {evals:5d} {fid:7.2f} {rarest:7.1%} {seconds:8.1f}")
+    return rows
+
+
+def label_table(model, y_train, real_features):
+    """FID, rarest class and requested-class share of N_EVAL labelled samples at w = 0."""
+    print(f"\nunguided samples with labels (guidance weight 0), {N_EVAL} each, 10 Euler steps")
+    print(f"{'labels':>18} {'FID':>7} {'rarest':>7} {'as requested':>12}")
+    rows = {}
+    for name, labels in (("even", np.tile(np.arange(10), N_EVAL // 10)),
+                         ("training frequency", training_labels(y_train, N_EVAL))):
+        images = unit(model.sample(N_EVAL, 10, labels=labels, seed=1))
+        rows[name] = image_quality(images, real_features)
+        read = np.mean(metrics.classifier_probabilities(images).argmax(axis=1) == labels)
+        print(f"{name:>18} {rows[name][0]:7.2f} {rows[name][1]:7.1%} {read:12.1%}")
     return rows
 
 
@@ -275,7 +296,7 @@ def guidance_table(model, x_train, y_train, x_test):
     return rows
 
 
-def ddpm_against_flow(shipped, x_test, epochs, n):
+def ddpm_against_flow(shipped, y_train, x_test, epochs, n):
     """FIDs of n unguided samples: a DDPM and a flow model trained with the same recipe.
 
     Both use the shipped model's U-Net, labels and recipe for ``epochs`` epochs; at the
@@ -291,13 +312,15 @@ def ddpm_against_flow(shipped, x_test, epochs, n):
     if epochs != train_pixel_flow.EPOCHS:
         flow, flow_run = train_pixel_flow.train_pixel_flow(epochs=epochs, verbose=0)
         print(f"flow model trained {flow_run['steps']} steps in {flow_run['seconds']:.0f} s")
-    print(f"{n} unguided samples against the first {n} test digits")
+    labels = training_labels(y_train, n)
+    print(f"{n} unguided samples (training-frequency labels, w = 0) against the first {n} "
+          "test digits")
     real = metrics.classifier_features(x_test[:n])
-    draws = {"DDPM, 1000 steps": lambda: ddpm.sample(n, "ddpm", seed=1),
-             "DDIM, 50 steps": lambda: ddpm.sample(n, "ddim", 50, seed=1),
-             "DDIM, 10 steps": lambda: ddpm.sample(n, "ddim", 10, seed=1),
-             "flow, Euler 10": lambda: flow.sample(n, 10, seed=1),
-             "flow, Euler 5": lambda: flow.sample(n, 5, seed=1)}
+    draws = {"DDPM, 1000 steps": lambda: ddpm.sample(n, "ddpm", labels=labels, seed=1),
+             "DDIM, 50 steps": lambda: ddpm.sample(n, "ddim", 50, labels=labels, seed=1),
+             "DDIM, 10 steps": lambda: ddpm.sample(n, "ddim", 10, labels=labels, seed=1),
+             "flow, Euler 10": lambda: flow.sample(n, 10, labels=labels, seed=1),
+             "flow, Euler 5": lambda: flow.sample(n, 5, labels=labels, seed=1)}
     fids = {}
     for name, draw in draws.items():
         start = time.perf_counter()
@@ -340,23 +363,24 @@ def main():
     (x_train, y_train), (x_test, _) = load_mnist("bundled")
     real_features = metrics.classifier_features(x_test[:N_EVAL])
     model = keras.saving.load_model(args.weights, compile=False)
-    flow_fid = None
+    unguided = {}
     if not args.skip_shipped:
-        steps = step_table(model, real_features)
+        unguided = {"no label": step_table(model, real_features)["euler", 10],
+                    **label_table(model, y_train, real_features)}
         guided = guidance_table(model, x_train, y_train, x_test)
-        flow_fid, rarest = steps["euler", 10]
         print("\ngoals")
-        print(f"  rarest class of unguided 10-step samples {rarest:.1%} (goal >= 8%)")
+        for name, (_, rarest) in unguided.items():
+            print(f"  rarest class of unguided 10-step samples, {name}: {rarest:.1%} (goal >= 8%)")
         best = max(guided.values())
         print(f"  requested class read at the best weight {best[0]:.1%} by the classifier, "
               f"{best[1]:.1%} by the logistic regression (goal >= 95%)")
     if not args.skip_dcgan:
         gan_fid = dcgan_fid(x_train, real_features, args.dcgan_epochs)
-        if flow_fid is not None:
-            print(f"  pixel flow FID (10 Euler steps) / DCGAN FID = {flow_fid:.2f} / "
-                  f"{gan_fid:.2f} = {flow_fid / gan_fid:.2f} (goal < 1)")
+        for name, (fid, _) in unguided.items():
+            print(f"  pixel flow FID (10 Euler steps, {name}) / DCGAN FID = {fid:.2f} / "
+                  f"{gan_fid:.2f} = {fid / gan_fid:.2f} (goal < 1)")
     if args.ddpm_epochs:
-        fids = ddpm_against_flow(model, x_test, args.ddpm_epochs, args.ddpm_samples)
+        fids = ddpm_against_flow(model, y_train, x_test, args.ddpm_epochs, args.ddpm_samples)
         full = fids["DDPM, 1000 steps"]
         flow = min(fids["flow, Euler 10"], fids["flow, Euler 5"])
         print(f"  flow (<= 10 Euler steps) / DDPM (1000 steps) FID = {flow:.2f} / {full:.2f} "
