@@ -25,7 +25,8 @@ samples against the first 2,000 test digits, as in the GAN and diffusion chapter
   1,000 test digits;
 - the GAN chapter's DCGAN trained here with that chapter's ``fast`` budget (6 epochs of batch
   64), scored the same way, for the goal "pixel model's FID below the DCGAN's";
-- a DDPM (epsilon prediction, cosine schedule, T = 1,000) with the shipped model's U-Net,
+- a DDPM (epsilon prediction, cosine schedule, T = 1,000, x0_hat clipped to [-1, 1] when
+  sampling) with the shipped model's U-Net,
   labels and recipe (``train_pixel_flow.train_pixel_model``) for ``--ddpm-epochs``, trained
   here, and a flow model with the same recipe and epochs (the shipped model at its own 48
   epochs, else trained here); the FID of ``--ddpm-samples`` weight-0 samples (labels at the
@@ -316,9 +317,10 @@ def ddpm_against_flow(shipped, y_train, x_test, epochs, n):
     print(f"{n} unguided samples (training-frequency labels, w = 0) against the first {n} "
           "test digits")
     real = metrics.classifier_features(x_test[:n])
-    draws = {"DDPM, 1000 steps": lambda: ddpm.sample(n, "ddpm", labels=labels, seed=1),
-             "DDIM, 50 steps": lambda: ddpm.sample(n, "ddim", 50, labels=labels, seed=1),
-             "DDIM, 10 steps": lambda: ddpm.sample(n, "ddim", 10, labels=labels, seed=1),
+    clip = (-1.0, 1.0)  # x0_hat clipped to the data range at each step, as in Ho et al.'s code
+    draws = {"DDPM, 1000 steps": lambda: ddpm.sample(n, "ddpm", labels=labels, clip=clip, seed=1),
+             "DDIM, 50 steps": lambda: ddpm.sample(n, "ddim", 50, labels=labels, clip=clip, seed=1),
+             "DDIM, 10 steps": lambda: ddpm.sample(n, "ddim", 10, labels=labels, clip=clip, seed=1),
              "flow, Euler 10": lambda: flow.sample(n, 10, labels=labels, seed=1),
              "flow, Euler 5": lambda: flow.sample(n, 5, labels=labels, seed=1)}
     fids = {}
