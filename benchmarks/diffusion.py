@@ -39,7 +39,8 @@ samples against the first 2,000 test digits, as in the GAN and diffusion chapter
   the noise variance, offset-cosine signal rates 0.95 to 0.02, L1 loss on the noise, AdamW 1e-3
   with weight decay 1e-4, batch 64, EMA 0.999, DDIM sampling, unconditional); the FID of
   unguided 10-step samples every ``--race-every`` epochs against training seconds (evaluation
-  excluded) and the seconds each needs to reach the other's FID.
+  excluded) and the seconds each needs to reach the other's FID; the course model is scored
+  with "no label" and, beside it, at weight 0 with even labels.
 
 The goals (issue 22) print beside the figures.
 """
@@ -59,6 +60,8 @@ from course_lib.datasets import load_mnist
 from course_lib.generative import train_pixel_flow
 from course_lib.generative._pretrained import PIXEL_FLOW_PATH
 from _common import N_EVAL, gan_quality, image_quality, print_times_to_fid
+
+EVEN_LABELS = np.tile(np.arange(10), N_EVAL // 10)  # each digit 10% of N_EVAL samples
 
 # --- keras-io DDIM reference (plain Keras, in that example's configuration at 28 x 28) ----------
 
@@ -172,9 +175,9 @@ class ReferenceDDIM(keras.Model):
 
 
 class FidTimeline(keras.callbacks.Callback):
-    """Every ``every`` epochs, records (epoch, training seconds, FID, rarest class share).
+    """Every ``every`` epochs, records (epoch, training seconds, FID, rarest class share, ...).
 
-    ``evaluate(model)`` returns (FID, rarest share); its time is left out of the seconds.
+    ``evaluate(model)`` returns (FID, rarest share, ...); its time is left out of the seconds.
     """
 
     def __init__(self, evaluate, every):
@@ -198,14 +201,19 @@ def time_to_quality(x_train, y_train, real_features, epochs, every):
 
     The course model is the shipped model's recipe (``train_pixel_model``, batch 128, labels
     with dropout) shortened to ``epochs``; the reference trains ``epochs`` of batch 64
-    (AdamW 1e-3, weight decay 1e-4) on the same 8,000 digits.
+    (AdamW 1e-3, weight decay 1e-4) on the same 8,000 digits. The course model is scored on
+    "no label" samples (those give the thresholds) and on weight-0 samples with even labels.
     """
     def evaluate(model):
         return image_quality(unit(model.sample(N_EVAL, 10, seed=1)), real_features)
 
+    def evaluate_course(model):
+        labelled = unit(model.sample(N_EVAL, 10, labels=EVEN_LABELS, seed=1))
+        return (*evaluate(model), *image_quality(labelled, real_features))
+
     config.set_seed(0)
     course = train_pixel_flow.build_pixel_flow()
-    course_timeline = FidTimeline(evaluate, every)
+    course_timeline = FidTimeline(evaluate_course, every)
     train_pixel_flow.train_pixel_model(course, epochs=epochs, verbose=0,
                                        callbacks=[course_timeline])
     config.set_seed(0)
@@ -220,9 +228,14 @@ def time_to_quality(x_train, y_train, real_features, epochs, every):
           f"{course.network.count_params():,}, keras-io DDIM {reference.network.count_params():,}")
     for name, timeline in (("course_lib flow", course_timeline),
                            ("keras-io DDIM", reference_timeline)):
-        print(f"{name}: epoch, training seconds, FID, rarest class share")
-        for epoch, trained, fid, rarest in timeline.records:
-            print(f"  {epoch:3d} {trained:7.1f} s  FID {fid:8.2f}  rarest {rarest:.3f}")
+        print(f"{name}: epoch, training seconds, FID, rarest class share"
+              + (" (no label; then weight 0, even labels)" if timeline is course_timeline
+                 else ""))
+        for epoch, trained, fid, rarest, *labelled in timeline.records:
+            line = f"  {epoch:3d} {trained:7.1f} s  FID {fid:8.2f}  rarest {rarest:.3f}"
+            if labelled:
+                line += f"  |  FID {labelled[0]:8.2f}  rarest {labelled[1]:.3f}"
+            print(line)
     best_reference = min(record[2] for record in reference_timeline.records)
     print_times_to_fid(course_timeline.records, reference_timeline.records,
                        (best_reference, course_timeline.records[-1][2]), "keras-io DDIM")
@@ -269,7 +282,7 @@ def label_table(model, y_train, real_features):
     print(f"\nunguided samples with labels (guidance weight 0), {N_EVAL} each, 10 Euler steps")
     print(f"{'labels':>18} {'FID':>7} {'rarest':>7} {'as requested':>12}")
     rows = {}
-    for name, labels in (("even", np.tile(np.arange(10), N_EVAL // 10)),
+    for name, labels in (("even", EVEN_LABELS),
                          ("training frequency", training_labels(y_train, N_EVAL))):
         images = unit(model.sample(N_EVAL, 10, labels=labels, seed=1))
         rows[name] = image_quality(images, real_features)

@@ -361,6 +361,12 @@ def test_image_model_round_trip_and_sample_grid(tmp_path):
     assert len(grid.saved_paths) == 1
     first, ncols = model.sample_grid_images()
     assert first.shape == (50, 8, 8, 1) and ncols == 10 and np.abs(first).max() <= 1.0
+    # the grid clips every step's x0_hat to the images' range, not only the final images
+    grid_draw = {"labels": model._grid_labels(), "noise": model._grid_noise, "seed": model.seed}
+    steps = model.schedule.steps  # 4 < 50: the grid uses every step
+    clipped = model.sample(50, "ddim", steps, clip=(-1, 1), **grid_draw)
+    np.testing.assert_array_equal(first, np.clip(clipped, -1, 1))
+    assert not np.array_equal(first, np.clip(model.sample(50, "ddim", steps, **grid_draw), -1, 1))
     model.save(tmp_path / "unet.keras")
     loaded = keras.models.load_model(tmp_path / "unet.keras")
     np.testing.assert_array_equal(loaded.sample_grid_images()[0], first)

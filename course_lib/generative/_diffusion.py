@@ -579,7 +579,10 @@ class Diffusion(_DenoisingModel):
         eta : float or None
             Overrides the sampler's eta (0 = DDIM, 1 = DDPM).
         clip : (low, high) or None
-            Clip the predicted x0 at every step (e.g. (-1, 1) for images).
+            Clip the predicted x0 at every step to the data's range (e.g. (-1, 1) for images).
+            Without it, epsilon prediction's x0 = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)
+            multiplies the network's error by up to 1 / sqrt(abar_T) (> 1e4 for the cosine
+            schedule), and few-step samplers carry that error into their samples.
         noise : array (n, *shape) or None
             The start noise x_T; None draws it from ``seed``.
         return_trajectory : bool, default=False
@@ -634,13 +637,14 @@ class Diffusion(_DenoisingModel):
     def sample_grid_images(self):
         """Images (50, h, w, c) in [-1, 1] (50 DDIM steps from fixed noise), and 10 columns.
 
+        Every step's x0_hat is clipped to [-1, 1], the range of the training images.
         A conditional model draws class (column mod K) in each column, without guidance.
         """
         self._check_grid()
         labels = self._grid_labels()
         steps = min(50, self.schedule.steps)
         images = self.sample(len(self._grid_noise), "ddim", steps, labels=labels,
-                             seed=self.seed, noise=self._grid_noise)
+                             seed=self.seed, noise=self._grid_noise, clip=(-1.0, 1.0))
         return np.clip(images, -1.0, 1.0), GRID_COLS
 
     def get_config(self):
