@@ -226,11 +226,10 @@ def time_to_quality(x_train, y_train, real_features, epochs, every):
                   callbacks=[reference_timeline])
     print(f"\ntime to quality, unguided 10-step samples ({N_EVAL}), parameters: course_lib "
           f"{course.network.count_params():,}, keras-io DDIM {reference.network.count_params():,}")
-    for name, timeline in (("course_lib flow", course_timeline),
-                           ("keras-io DDIM", reference_timeline)):
-        print(f"{name}: epoch, training seconds, FID, rarest class share"
-              + (" (no label; then weight 0, even labels)" if timeline is course_timeline
-                 else ""))
+    for name, timeline, scored in (
+            ("course_lib flow", course_timeline, " (no label; then weight 0, even labels)"),
+            ("keras-io DDIM", reference_timeline, "")):
+        print(f"{name}: epoch, training seconds, FID, rarest class share{scored}")
         for epoch, trained, fid, rarest, *labelled in timeline.records:
             line = f"  {epoch:3d} {trained:7.1f} s  FID {fid:8.2f}  rarest {rarest:.3f}"
             if labelled:
