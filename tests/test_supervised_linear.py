@@ -61,6 +61,37 @@ def test_linear_float32_close_to_sklearn():
     np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-4, atol=1e-5)
 
 
+def _ill_conditioned(seed, condition_number, n_samples=2_000, n_features=30):
+    rng = np.random.default_rng(seed)
+    u, _ = np.linalg.qr(rng.standard_normal((n_samples, n_features)))
+    v, _ = np.linalg.qr(rng.standard_normal((n_features, n_features)))
+    X = (u * np.logspace(0, -np.log10(condition_number), n_features)) @ v.T * 10.0
+    return X, X @ rng.standard_normal(n_features) + 0.01 * rng.standard_normal(n_samples)
+
+
+@pytest.mark.parametrize("data", [*DATASETS, "cond-1e4", "duplicated-column"])
+def test_linear_float32_lstsq_is_exact_for_the_rounded_data(data):
+    # The float32 lstsq centres and solves in float64 (the Gram matrix): its coefficients are
+    # the exact minimum-norm solution of the float32-rounded data to float32 resolution, with
+    # the cutoff eps32 * max(n, p) * s_max on the singular values. A float32 QR is off by about
+    # cond(X) * 6e-8: 1e-4 relative for condition number 1e4.
+    if data == "cond-1e4":
+        X, y = _ill_conditioned(0, 1e4)
+    elif data == "duplicated-column":
+        X, y = _regression_data(9, n_features=3)
+        X = np.hstack([X, X[:, :1]])
+    else:
+        X, y = DATASETS[data]()
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    ours = LinearRegression().fit(X32, y32)
+    Xc = X32.astype(np.float64) - X32.mean(axis=0, dtype=np.float64)
+    yc = y32.astype(np.float64) - y32.mean(dtype=np.float64)
+    cutoff = np.finfo(np.float32).eps * max(X.shape)
+    exact = np.linalg.lstsq(Xc, yc, rcond=cutoff)[0]
+    np.testing.assert_allclose(ours.coef_, exact, rtol=0, atol=1e-6 * np.abs(exact).max())
+    assert ours.coef_.dtype == np.float32
+
+
 def test_linear_gradient_descent_reaches_least_squares():
     X, y = _regression_data(4)
     ours = LinearRegression(solver="gd", dtype="float64", tol=1e-10).fit(X, y)
