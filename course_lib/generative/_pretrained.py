@@ -38,6 +38,6 @@ def pixel_flow_record():
 
     Keys: ``steps``, ``batch_size``, ``training_images``, ``seconds`` (wall time of ``fit``),
     ``cpu_count``, ``devices`` (:func:`course_lib.config.device_report`) and ``fid`` (classifier
-    FID of 2,000 unguided 10-step Euler samples against the first 2,000 bundled test digits).
+    FID of 2,000 "no label" 10-step Euler samples against the first 2,000 bundled test digits).
     """
     return json.loads(PIXEL_FLOW_RECORD_PATH.read_text(encoding="utf-8"))

@@ -5,8 +5,8 @@ Run ``python -m course_lib.generative.train_pixel_flow`` to recreate
 images (seed 0 with op determinism, batch 128, Adam with a warm-up and a cosine decay), and its
 training record ``pixel_flow.json`` (see
 :func:`course_lib.generative._pretrained.pixel_flow_record`): the training time, the devices
-and the classifier FID of 2,000 unguided 10-step Euler samples against the first 2,000
-bundled test digits.
+and the classifier FID of 2,000 "no label" 10-step Euler samples (the unconditional
+prediction alone) against the first 2,000 bundled test digits.
 """
 
 import argparse
@@ -82,8 +82,8 @@ def train_pixel_flow(*, epochs=EPOCHS, seed=SEED, verbose=2):
     return shipped, run
 
 
-def unguided_fid(model, n=2_000, steps=10, seed=1):
-    """Classifier FID of ``n`` unguided Euler samples against the first ``n`` test digits."""
+def no_label_fid(model, n=2_000, steps=10, seed=1):
+    """Classifier FID of ``n`` "no label" Euler samples against the first ``n`` test digits."""
     _, (x_test, _) = load_mnist("bundled")
     samples = np.clip(model.sample(n, steps, seed=seed), -1.0, 1.0)
     real = metrics.classifier_features(x_test[:n])
@@ -107,10 +107,10 @@ def main(argv=None):
     model, run = train_pixel_flow(epochs=args.epochs)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.output)
-    fid = unguided_fid(model)
+    fid = no_label_fid(model)
     write_record(args.output.with_suffix(".json"), run, fid)
     print(f"trained {run['steps']} steps of {BATCH_SIZE} images in {run['seconds']:.0f} s")
-    print(f"classifier FID, 2,000 unguided 10-step Euler samples: {fid:.2f}")
+    print(f"classifier FID, 2,000 \"no label\" 10-step Euler samples: {fid:.2f}")
     print(f"wrote {args.output} ({args.output.stat().st_size / 1024:.0f} KiB) and its record")
 
 
